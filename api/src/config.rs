@@ -1,0 +1,160 @@
+//! Configuration from the environment, with safe defaults.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::db::{Backend, DatabaseUrl};
+
+/// Everything the server needs to start. Built by [`Config::from_env`] in production and
+/// directly by tests.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub jwt_secret: Vec<u8>,
+    /// `iss` written into and required of every access token.
+    pub jwt_issuer: String,
+    /// `aud` written into and required of every access token.
+    pub jwt_audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// How long after a refresh token was spent a retry still gets the same successor
+    /// (the response to the first attempt may have been lost on a bad network).
+    pub refresh_grace: Duration,
+    pub pool_size: u32,
+    pub json_limit_bytes: usize,
+    pub limits: RateLimits,
+    pub log_json: bool,
+    /// Run background jobs in this process (every process may; runs are claimed once).
+    pub run_jobs: bool,
+}
+
+/// Rate limits, per minute unless said otherwise.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    pub login_per_account: u32,
+    pub login_per_address: u32,
+    pub register_per_phone_per_hour: u32,
+    pub register_per_address_per_hour: u32,
+    /// Concurrent password hashes; more wait briefly, then get 503.
+    pub concurrent_hashes: usize,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            login_per_account: 5,
+            login_per_address: 30,
+            register_per_phone_per_hour: 5,
+            register_per_address_per_hour: 20,
+            concurrent_hashes: 2,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults for everything but the database and the secret.
+    pub fn new(database_url: DatabaseUrl, jwt_secret: Vec<u8>) -> Self {
+        Self {
+            database_url,
+            bind: "127.0.0.1:8080".into(),
+            jwt_secret,
+            jwt_issuer: "patrol".into(),
+            jwt_audience: "patrol-api".into(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_grace: Duration::from_secs(30),
+            pool_size: 10,
+            json_limit_bytes: 256 * 1024,
+            limits: RateLimits::default(),
+            log_json: false,
+            run_jobs: true,
+        }
+    }
+
+    /// Reads `DATABASE_URL`, `PATROL_BIND`, `PATROL_JWT_SECRET`, `PATROL_LOG_FORMAT`,
+    /// `PATROL_POOL_SIZE` and `PATROL_JOBS`. Without a secret on SQLite, one is generated
+    /// and kept beside the database file (mode 0600); PostgreSQL deployments run several
+    /// servers, which must share a secret, so there it is required.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://patrol.db".into());
+        let database_url = DatabaseUrl::parse(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let secret = match std::env::var("PATROL_JWT_SECRET") {
+            Ok(s) if s.len() >= 32 => s.into_bytes(),
+            Ok(_) => bail!("PATROL_JWT_SECRET must be at least 32 characters"),
+            Err(_) => match database_url.backend {
+                Backend::Sqlite => local_secret(Path::new(&database_url.target))?,
+                Backend::Postgres => bail!(
+                    "PATROL_JWT_SECRET is required on PostgreSQL: every server of the \
+                     deployment must sign tokens with the same secret"
+                ),
+            },
+        };
+        let mut cfg = Config::new(database_url, secret);
+        if let Ok(bind) = std::env::var("PATROL_BIND") {
+            cfg.bind = bind;
+        }
+        cfg.log_json = std::env::var("PATROL_LOG_FORMAT").is_ok_and(|v| v == "json");
+        if let Ok(size) = std::env::var("PATROL_POOL_SIZE") {
+            cfg.pool_size = size.parse().context("PATROL_POOL_SIZE must be a number")?;
+        }
+        if let Ok(jobs) = std::env::var("PATROL_JOBS") {
+            cfg.run_jobs = jobs != "off";
+        }
+        Ok(cfg)
+    }
+}
+
+/// The secret file kept beside a SQLite database: `<db>.jwt-secret`.
+fn secret_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".jwt-secret");
+    db.with_file_name(name)
+}
+
+fn local_secret(db: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let path = secret_path(db);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(existing.as_bytes().to_vec());
+        }
+        bail!("{} is shorter than 32 characters", path.display());
+    }
+    let secret = crate::auth::random_token(48);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
+    tracing::warn!(
+        path = %path.display(),
+        "PATROL_JWT_SECRET is not set: generated a signing secret and kept it beside the database"
+    );
+    Ok(secret.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_file_sits_beside_the_database() {
+        assert_eq!(
+            secret_path(Path::new("/var/lib/patrol.db")),
+            PathBuf::from("/var/lib/patrol.db.jwt-secret")
+        );
+        assert_eq!(
+            secret_path(Path::new("patrol.db")),
+            PathBuf::from("patrol.db.jwt-secret")
+        );
+    }
+}

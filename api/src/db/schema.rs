@@ -1,0 +1,442 @@
+//! The diesel schema, written by hand in types both backends share (see the migration
+//! conventions). A test checks it against the tables the migrations create.
+
+diesel::table! {
+    districts (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        timezone -> Text,
+        hotline -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    streets (id) {
+        id -> Text,
+        district_id -> Text,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    communities (id) {
+        id -> Text,
+        street_id -> Text,
+        code -> Text,
+        name -> Text,
+        boundary -> Text,
+        min_lat -> Double,
+        min_lon -> Double,
+        max_lat -> Double,
+        max_lon -> Double,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    grid_cells (id) {
+        id -> Text,
+        community_id -> Text,
+        code -> Text,
+        name -> Text,
+        boundary -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    compounds (id) {
+        id -> Text,
+        community_id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    squads (id) {
+        id -> Text,
+        street_id -> Nullable<Text>,
+        code -> Text,
+        name -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    service_stations (id) {
+        id -> Text,
+        district_id -> Text,
+        community_id -> Nullable<Text>,
+        code -> Text,
+        name -> Text,
+        address -> Text,
+        lat -> Double,
+        lon -> Double,
+        opening_hours -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        login -> Text,
+        role -> Text,
+        display_name -> Text,
+        phone -> Nullable<Text>,
+        password_hash -> Text,
+        squad_id -> Nullable<Text>,
+        department_name -> Nullable<Text>,
+        active -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    assignments (id) {
+        id -> Text,
+        kind -> Text,
+        user_id -> Text,
+        target_id -> Text,
+        started_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+        assigned_by -> Nullable<Text>,
+        ended_by -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        family_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        successor_id -> Nullable<Text>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    otp_challenges (id) {
+        id -> Text,
+        phone -> Text,
+        purpose -> Text,
+        code_hash -> Text,
+        payload -> Text,
+        attempts -> Integer,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    duties (id) {
+        id -> Text,
+        code -> Text,
+        title_zh -> Text,
+        title_en -> Text,
+        applies_to -> Text,
+        sort_order -> Integer,
+        active -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    categories (id) {
+        id -> Text,
+        code -> Text,
+        kind -> Text,
+        group_code -> Text,
+        group_zh -> Text,
+        group_en -> Text,
+        name_zh -> Text,
+        name_en -> Text,
+        sla_hours -> Integer,
+        default_class_721 -> Text,
+        duplicate_radius_m -> Integer,
+        active -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        detail -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    job_runs (job, period_key) {
+        job -> Text,
+        period_key -> Text,
+        claimed_by -> Text,
+        claimed_at -> BigInt,
+        lease_until -> BigInt,
+        finished_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    server_meta (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(streets -> districts (district_id));
+diesel::joinable!(communities -> streets (street_id));
+diesel::joinable!(grid_cells -> communities (community_id));
+diesel::joinable!(compounds -> communities (community_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    districts,
+    streets,
+    communities,
+    grid_cells,
+    compounds,
+    squads,
+    service_stations,
+    users,
+    assignments,
+    refresh_tokens,
+    otp_challenges,
+    duties,
+    categories,
+    audit_log,
+    job_runs,
+    server_meta,
+);
+
+/// Every table and its columns in declaration order; the schema test compares this with
+/// what the migrations create on each backend.
+pub const TABLES: &[(&str, &[&str])] = &[
+    (
+        "districts",
+        &[
+            "id",
+            "code",
+            "name",
+            "timezone",
+            "hotline",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "streets",
+        &[
+            "id",
+            "district_id",
+            "code",
+            "name",
+            "kind",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "communities",
+        &[
+            "id",
+            "street_id",
+            "code",
+            "name",
+            "boundary",
+            "min_lat",
+            "min_lon",
+            "max_lat",
+            "max_lon",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "grid_cells",
+        &[
+            "id",
+            "community_id",
+            "code",
+            "name",
+            "boundary",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    ("compounds", &["id", "community_id", "name", "created_at"]),
+    (
+        "squads",
+        &[
+            "id",
+            "street_id",
+            "code",
+            "name",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "service_stations",
+        &[
+            "id",
+            "district_id",
+            "community_id",
+            "code",
+            "name",
+            "address",
+            "lat",
+            "lon",
+            "opening_hours",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "users",
+        &[
+            "id",
+            "login",
+            "role",
+            "display_name",
+            "phone",
+            "password_hash",
+            "squad_id",
+            "department_name",
+            "active",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "assignments",
+        &[
+            "id",
+            "kind",
+            "user_id",
+            "target_id",
+            "started_at",
+            "ended_at",
+            "assigned_by",
+            "ended_by",
+            "reason",
+            "created_at",
+        ],
+    ),
+    (
+        "refresh_tokens",
+        &[
+            "id",
+            "family_id",
+            "user_id",
+            "token_hash",
+            "issued_at",
+            "expires_at",
+            "used_at",
+            "successor_id",
+            "revoked_at",
+        ],
+    ),
+    (
+        "otp_challenges",
+        &[
+            "id",
+            "phone",
+            "purpose",
+            "code_hash",
+            "payload",
+            "attempts",
+            "created_at",
+            "expires_at",
+            "consumed_at",
+        ],
+    ),
+    (
+        "duties",
+        &[
+            "id",
+            "code",
+            "title_zh",
+            "title_en",
+            "applies_to",
+            "sort_order",
+            "active",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "categories",
+        &[
+            "id",
+            "code",
+            "kind",
+            "group_code",
+            "group_zh",
+            "group_en",
+            "name_zh",
+            "name_en",
+            "sla_hours",
+            "default_class_721",
+            "duplicate_radius_m",
+            "active",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "audit_log",
+        &[
+            "id",
+            "actor_id",
+            "action",
+            "entity",
+            "entity_id",
+            "detail",
+            "at",
+        ],
+    ),
+    (
+        "job_runs",
+        &[
+            "job",
+            "period_key",
+            "claimed_by",
+            "claimed_at",
+            "lease_until",
+            "finished_at",
+            "outcome",
+        ],
+    ),
+    ("server_meta", &["key", "value"]),
+];

@@ -1,0 +1,836 @@
+//! Rows and queries. Row structs mirror tables; they are not API types. Every function
+//! takes a connection so callers choose the transaction.
+
+use diesel::prelude::*;
+
+use super::schema::*;
+use super::{DbConn, StoreError, StoreResult};
+
+/// An account.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub login: String,
+    pub role: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub password_hash: String,
+    pub squad_id: Option<String>,
+    pub department_name: Option<String>,
+    pub active: bool,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub id: String,
+    pub family_id: String,
+    pub user_id: String,
+    pub token_hash: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub successor_id: Option<String>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = otp_challenges)]
+pub struct OtpRow {
+    pub id: String,
+    pub phone: String,
+    pub purpose: String,
+    pub code_hash: String,
+    pub payload: String,
+    pub attempts: i32,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = districts)]
+pub struct DistrictRow {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub timezone: String,
+    pub hotline: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = streets)]
+pub struct StreetRow {
+    pub id: String,
+    pub district_id: String,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = communities)]
+pub struct CommunityRow {
+    pub id: String,
+    pub street_id: String,
+    pub code: String,
+    pub name: String,
+    pub boundary: String,
+    pub min_lat: f64,
+    pub min_lon: f64,
+    pub max_lat: f64,
+    pub max_lon: f64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = grid_cells)]
+pub struct GridCellRow {
+    pub id: String,
+    pub community_id: String,
+    pub code: String,
+    pub name: String,
+    pub boundary: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = compounds)]
+pub struct CompoundRow {
+    pub id: String,
+    pub community_id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = squads)]
+pub struct SquadRow {
+    pub id: String,
+    pub street_id: Option<String>,
+    pub code: String,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = service_stations)]
+pub struct StationRow {
+    pub id: String,
+    pub district_id: String,
+    pub community_id: Option<String>,
+    pub code: String,
+    pub name: String,
+    pub address: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub opening_hours: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assignments)]
+pub struct AssignmentRow {
+    pub id: String,
+    pub kind: String,
+    pub user_id: String,
+    pub target_id: String,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub assigned_by: Option<String>,
+    pub ended_by: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = duties)]
+pub struct DutyRow {
+    pub id: String,
+    pub code: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub applies_to: String,
+    pub sort_order: i32,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = categories)]
+pub struct CategoryRow {
+    pub id: String,
+    pub code: String,
+    pub kind: String,
+    pub group_code: String,
+    pub group_zh: String,
+    pub group_en: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub sla_hours: i32,
+    pub default_class_721: String,
+    pub duplicate_radius_m: i32,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// Treats "no row" as `None` instead of an error.
+trait OptionalRow<T> {
+    fn found(self) -> StoreResult<Option<T>>;
+}
+
+impl<T> OptionalRow<T> for QueryResult<T> {
+    fn found(self) -> StoreResult<Option<T>> {
+        self.optional().map_err(StoreError::from)
+    }
+}
+
+// ---- accounts -------------------------------------------------------------------------
+
+pub fn insert_user(conn: &mut DbConn, row: &UserRow) -> StoreResult<()> {
+    diesel::insert_into(users::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn user_by_login(conn: &mut DbConn, login: &str) -> StoreResult<Option<UserRow>> {
+    users::table
+        .filter(users::login.eq(login))
+        .select(UserRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn user_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn user_by_phone(conn: &mut DbConn, phone: &str) -> StoreResult<Option<UserRow>> {
+    users::table
+        .filter(users::phone.eq(phone))
+        .select(UserRow::as_select())
+        .first(conn)
+        .found()
+}
+
+/// Users ordered by id (UUIDv7, so by creation), after `after`, at most `limit`.
+pub fn list_users(
+    conn: &mut DbConn,
+    role: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<UserRow>> {
+    let mut q = users::table
+        .select(UserRow::as_select())
+        .order(users::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(role) = role {
+        q = q.filter(users::role.eq(role.to_owned()));
+    }
+    if let Some(after) = after {
+        q = q.filter(users::id.gt(after.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn users_by_ids(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<UserRow>> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
+// ---- refresh tokens -------------------------------------------------------------------
+
+pub fn insert_refresh_token(conn: &mut DbConn, row: &RefreshTokenRow) -> StoreResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn refresh_token_by_hash(
+    conn: &mut DbConn,
+    hash: &str,
+) -> StoreResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn refresh_token_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .find(id)
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .found()
+}
+
+/// Marks a token spent if nobody else did first; returns whether this call won.
+pub fn spend_refresh_token(
+    conn: &mut DbConn,
+    id: &str,
+    at: i64,
+    successor_id: &str,
+) -> StoreResult<bool> {
+    let n = diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set((
+        refresh_tokens::used_at.eq(at),
+        refresh_tokens::successor_id.eq(successor_id),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Revokes every token of a login (logout, or a spent token presented again).
+pub fn revoke_refresh_family(conn: &mut DbConn, family_id: &str, at: i64) -> StoreResult<usize> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(at))
+    .execute(conn)?)
+}
+
+/// Removes tokens that expired before `before`: they can never be used again.
+pub fn purge_expired_refresh_tokens(conn: &mut DbConn, before: i64) -> StoreResult<usize> {
+    Ok(
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before)))
+            .execute(conn)?,
+    )
+}
+
+// ---- one-time codes -------------------------------------------------------------------
+
+pub fn insert_otp(conn: &mut DbConn, row: &OtpRow) -> StoreResult<()> {
+    diesel::insert_into(otp_challenges::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The newest unconsumed challenge for a phone and purpose.
+pub fn latest_otp(conn: &mut DbConn, phone: &str, purpose: &str) -> StoreResult<Option<OtpRow>> {
+    otp_challenges::table
+        .filter(otp_challenges::phone.eq(phone))
+        .filter(otp_challenges::purpose.eq(purpose))
+        .filter(otp_challenges::consumed_at.is_null())
+        .order(otp_challenges::created_at.desc())
+        .select(OtpRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn count_otp_attempt(conn: &mut DbConn, id: &str) -> StoreResult<()> {
+    diesel::update(otp_challenges::table.find(id))
+        .set(otp_challenges::attempts.eq(otp_challenges::attempts + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Consumes a challenge once; returns whether this call consumed it.
+pub fn consume_otp(conn: &mut DbConn, id: &str, at: i64) -> StoreResult<bool> {
+    Ok(diesel::update(
+        otp_challenges::table
+            .find(id)
+            .filter(otp_challenges::consumed_at.is_null()),
+    )
+    .set(otp_challenges::consumed_at.eq(at))
+    .execute(conn)?
+        == 1)
+}
+
+pub fn purge_expired_otps(conn: &mut DbConn, before: i64) -> StoreResult<usize> {
+    Ok(
+        diesel::delete(otp_challenges::table.filter(otp_challenges::expires_at.lt(before)))
+            .execute(conn)?,
+    )
+}
+
+// ---- organisation ---------------------------------------------------------------------
+
+pub fn insert_district(conn: &mut DbConn, row: &DistrictRow) -> StoreResult<()> {
+    diesel::insert_into(districts::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The district this deployment serves (one per database).
+pub fn district(conn: &mut DbConn) -> StoreResult<Option<DistrictRow>> {
+    districts::table
+        .order(districts::created_at)
+        .select(DistrictRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn insert_street(conn: &mut DbConn, row: &StreetRow) -> StoreResult<()> {
+    diesel::insert_into(streets::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn streets(conn: &mut DbConn) -> StoreResult<Vec<StreetRow>> {
+    Ok(streets::table
+        .order(streets::code)
+        .select(StreetRow::as_select())
+        .load(conn)?)
+}
+
+pub fn street_by_code(conn: &mut DbConn, code: &str) -> StoreResult<Option<StreetRow>> {
+    streets::table
+        .filter(streets::code.eq(code))
+        .select(StreetRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn street_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<StreetRow>> {
+    streets::table
+        .find(id)
+        .select(StreetRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn insert_community(conn: &mut DbConn, row: &CommunityRow) -> StoreResult<()> {
+    diesel::insert_into(communities::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn community_by_code(conn: &mut DbConn, code: &str) -> StoreResult<Option<CommunityRow>> {
+    communities::table
+        .filter(communities::code.eq(code))
+        .select(CommunityRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn communities_by_ids(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<CommunityRow>> {
+    Ok(communities::table
+        .filter(communities::id.eq_any(ids))
+        .order(communities::code)
+        .select(CommunityRow::as_select())
+        .load(conn)?)
+}
+
+/// Every community, for building the point-lookup index.
+pub fn all_communities(conn: &mut DbConn) -> StoreResult<Vec<CommunityRow>> {
+    Ok(communities::table
+        .order(communities::code)
+        .select(CommunityRow::as_select())
+        .load(conn)?)
+}
+
+/// A page of communities ordered by code, optionally restricted to `ids`.
+pub fn list_communities(
+    conn: &mut DbConn,
+    only: Option<&[String]>,
+    street_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<CommunityRow>> {
+    let mut q = communities::table
+        .select(CommunityRow::as_select())
+        .order(communities::code)
+        .limit(limit)
+        .into_boxed();
+    if let Some(ids) = only {
+        q = q.filter(communities::id.eq_any(ids.to_vec()));
+    }
+    if let Some(street_id) = street_id {
+        q = q.filter(communities::street_id.eq(street_id.to_owned()));
+    }
+    if let Some(after) = after {
+        q = q.filter(communities::code.gt(after.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn community_ids_of_streets(
+    conn: &mut DbConn,
+    street_ids: &[String],
+) -> StoreResult<Vec<String>> {
+    Ok(communities::table
+        .filter(communities::street_id.eq_any(street_ids))
+        .select(communities::id)
+        .load(conn)?)
+}
+
+pub fn update_community_boundary(
+    conn: &mut DbConn,
+    id: &str,
+    boundary: &str,
+    bbox: (f64, f64, f64, f64),
+    at: i64,
+) -> StoreResult<()> {
+    let (min_lat, min_lon, max_lat, max_lon) = bbox;
+    let n = diesel::update(communities::table.find(id))
+        .set((
+            communities::boundary.eq(boundary),
+            communities::min_lat.eq(min_lat),
+            communities::min_lon.eq(min_lon),
+            communities::max_lat.eq(max_lat),
+            communities::max_lon.eq(max_lon),
+            communities::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub fn insert_grid_cell(conn: &mut DbConn, row: &GridCellRow) -> StoreResult<()> {
+    diesel::insert_into(grid_cells::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn grid_cells_of(conn: &mut DbConn, community_id: &str) -> StoreResult<Vec<GridCellRow>> {
+    Ok(grid_cells::table
+        .filter(grid_cells::community_id.eq(community_id))
+        .order(grid_cells::code)
+        .select(GridCellRow::as_select())
+        .load(conn)?)
+}
+
+pub fn all_grid_cells(conn: &mut DbConn) -> StoreResult<Vec<GridCellRow>> {
+    Ok(grid_cells::table
+        .order(grid_cells::code)
+        .select(GridCellRow::as_select())
+        .load(conn)?)
+}
+
+pub fn insert_compound(conn: &mut DbConn, row: &CompoundRow) -> StoreResult<()> {
+    diesel::insert_into(compounds::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn compounds_of(conn: &mut DbConn, community_id: &str) -> StoreResult<Vec<CompoundRow>> {
+    Ok(compounds::table
+        .filter(compounds::community_id.eq(community_id))
+        .order(compounds::name)
+        .select(CompoundRow::as_select())
+        .load(conn)?)
+}
+
+pub fn insert_squad(conn: &mut DbConn, row: &SquadRow) -> StoreResult<()> {
+    diesel::insert_into(squads::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn squads(conn: &mut DbConn) -> StoreResult<Vec<SquadRow>> {
+    Ok(squads::table
+        .order(squads::code)
+        .select(SquadRow::as_select())
+        .load(conn)?)
+}
+
+pub fn insert_station(conn: &mut DbConn, row: &StationRow) -> StoreResult<()> {
+    diesel::insert_into(service_stations::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn stations(conn: &mut DbConn) -> StoreResult<Vec<StationRow>> {
+    Ok(service_stations::table
+        .order(service_stations::code)
+        .select(StationRow::as_select())
+        .load(conn)?)
+}
+
+// ---- assignments ----------------------------------------------------------------------
+
+pub fn insert_assignment(conn: &mut DbConn, row: &AssignmentRow) -> StoreResult<()> {
+    diesel::insert_into(assignments::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn assignment_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<AssignmentRow>> {
+    assignments::table
+        .find(id)
+        .select(AssignmentRow::as_select())
+        .first(conn)
+        .found()
+}
+
+/// Ends a current assignment; returns whether it was still current.
+pub fn end_assignment(
+    conn: &mut DbConn,
+    id: &str,
+    at: i64,
+    by: &str,
+    reason: &str,
+) -> StoreResult<bool> {
+    Ok(diesel::update(
+        assignments::table
+            .find(id)
+            .filter(assignments::ended_at.is_null()),
+    )
+    .set((
+        assignments::ended_at.eq(at),
+        assignments::ended_by.eq(by),
+        assignments::reason.eq(reason),
+    ))
+    .execute(conn)?
+        == 1)
+}
+
+/// Current assignments of a user.
+pub fn current_assignments_of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> StoreResult<Vec<AssignmentRow>> {
+    Ok(assignments::table
+        .filter(assignments::user_id.eq(user_id))
+        .filter(assignments::ended_at.is_null())
+        .order(assignments::started_at)
+        .select(AssignmentRow::as_select())
+        .load(conn)?)
+}
+
+/// Current assignments to any of these targets (communities or streets).
+pub fn current_assignments_to(
+    conn: &mut DbConn,
+    target_ids: &[String],
+) -> StoreResult<Vec<AssignmentRow>> {
+    Ok(assignments::table
+        .filter(assignments::target_id.eq_any(target_ids))
+        .filter(assignments::ended_at.is_null())
+        .order(assignments::started_at)
+        .select(AssignmentRow::as_select())
+        .load(conn)?)
+}
+
+/// Every assignment, current and past, filtered by user and/or target, newest first.
+pub fn assignment_history(
+    conn: &mut DbConn,
+    user_id: Option<&str>,
+    target_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<AssignmentRow>> {
+    let mut q = assignments::table
+        .select(AssignmentRow::as_select())
+        .order(assignments::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(u) = user_id {
+        q = q.filter(assignments::user_id.eq(u.to_owned()));
+    }
+    if let Some(t) = target_id {
+        q = q.filter(assignments::target_id.eq(t.to_owned()));
+    }
+    if let Some(after) = after {
+        q = q.filter(assignments::id.lt(after.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+// ---- the four lists -------------------------------------------------------------------
+
+pub fn insert_duty(conn: &mut DbConn, row: &DutyRow) -> StoreResult<()> {
+    diesel::insert_into(duties::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn duties(conn: &mut DbConn) -> StoreResult<Vec<DutyRow>> {
+    Ok(duties::table
+        .order((duties::sort_order, duties::code))
+        .select(DutyRow::as_select())
+        .load(conn)?)
+}
+
+pub fn duty_by_code(conn: &mut DbConn, code: &str) -> StoreResult<Option<DutyRow>> {
+    duties::table
+        .filter(duties::code.eq(code))
+        .select(DutyRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn update_duty(conn: &mut DbConn, row: &DutyRow) -> StoreResult<()> {
+    diesel::update(duties::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_category(conn: &mut DbConn, row: &CategoryRow) -> StoreResult<()> {
+    diesel::insert_into(categories::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn categories(conn: &mut DbConn, kind: Option<&str>) -> StoreResult<Vec<CategoryRow>> {
+    let mut q = categories::table
+        .select(CategoryRow::as_select())
+        .order((categories::group_code, categories::code))
+        .into_boxed();
+    if let Some(kind) = kind {
+        q = q.filter(categories::kind.eq(kind.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn category_by_code(conn: &mut DbConn, code: &str) -> StoreResult<Option<CategoryRow>> {
+    categories::table
+        .filter(categories::code.eq(code))
+        .select(CategoryRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn update_category(conn: &mut DbConn, row: &CategoryRow) -> StoreResult<()> {
+    diesel::update(categories::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+// ---- audit, jobs, server facts --------------------------------------------------------
+
+pub fn insert_audit(conn: &mut DbConn, row: &AuditRow) -> StoreResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn meta_get(conn: &mut DbConn, key: &str) -> StoreResult<Option<String>> {
+    server_meta::table
+        .find(key)
+        .select(server_meta::value)
+        .first(conn)
+        .found()
+}
+
+pub fn meta_insert(conn: &mut DbConn, key: &str, value: &str) -> StoreResult<()> {
+    diesel::insert_into(server_meta::table)
+        .values((server_meta::key.eq(key), server_meta::value.eq(value)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Claims a job run for a period. The first server to insert owns it; a claim whose lease
+/// ran out without finishing may be taken over. Returns whether this server now owns it.
+pub fn claim_job(
+    conn: &mut DbConn,
+    job: &str,
+    period_key: &str,
+    worker: &str,
+    now: i64,
+    lease_ms: i64,
+) -> StoreResult<bool> {
+    let inserted = diesel::insert_into(job_runs::table)
+        .values((
+            job_runs::job.eq(job),
+            job_runs::period_key.eq(period_key),
+            job_runs::claimed_by.eq(worker),
+            job_runs::claimed_at.eq(now),
+            job_runs::lease_until.eq(now + lease_ms),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) => match StoreError::from(e) {
+            StoreError::Duplicate { .. } => {
+                let taken = diesel::update(
+                    job_runs::table
+                        .find((job, period_key))
+                        .filter(job_runs::finished_at.is_null())
+                        .filter(job_runs::lease_until.lt(now)),
+                )
+                .set((
+                    job_runs::claimed_by.eq(worker),
+                    job_runs::claimed_at.eq(now),
+                    job_runs::lease_until.eq(now + lease_ms),
+                ))
+                .execute(conn)?;
+                Ok(taken == 1)
+            }
+            other => Err(other),
+        },
+    }
+}
+
+pub fn finish_job(
+    conn: &mut DbConn,
+    job: &str,
+    period_key: &str,
+    worker: &str,
+    now: i64,
+    outcome: &str,
+) -> StoreResult<()> {
+    diesel::update(
+        job_runs::table
+            .find((job, period_key))
+            .filter(job_runs::claimed_by.eq(worker)),
+    )
+    .set((job_runs::finished_at.eq(now), job_runs::outcome.eq(outcome)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// How many runs of a job have been claimed, per period (for tests and metrics).
+pub fn job_run_count(conn: &mut DbConn, job: &str) -> StoreResult<i64> {
+    Ok(job_runs::table
+        .filter(job_runs::job.eq(job))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,29 @@
+//! The caller's scope, from their role and current assignments.
+
+use patrol_domain::role::{AssignmentKind, Role, Scope};
+
+use crate::auth::AuthUser;
+use crate::db::{DbConn, StoreResult, store};
+
+/// What `user` may see of the organisation right now.
+pub fn scope_of(conn: &mut DbConn, user: &AuthUser) -> StoreResult<Scope> {
+    Ok(match user.role {
+        Role::Admin => Scope::All,
+        Role::Resident | Role::Department => Scope::Own,
+        Role::Officer | Role::PartyMember | Role::CommunityStaff => Scope::Communities(
+            store::current_assignments_of_user(conn, &user.id)?
+                .into_iter()
+                .filter(|a| a.kind != AssignmentKind::LeaderStreet.as_str())
+                .map(|a| a.target_id)
+                .collect(),
+        ),
+        Role::Supervisor => {
+            let streets: Vec<String> = store::current_assignments_of_user(conn, &user.id)?
+                .into_iter()
+                .filter(|a| a.kind == AssignmentKind::LeaderStreet.as_str())
+                .map(|a| a.target_id)
+                .collect();
+            Scope::Communities(store::community_ids_of_streets(conn, &streets)?)
+        }
+    })
+}

@@ -1,0 +1,65 @@
+//! The route table: one list that both registers the routes and is exported, so a test
+//! can prove that every registered route is in `openapi.yaml` and nothing else is.
+
+use actix_web::web;
+
+use crate::handlers::{auth, health, lists, org, people, public};
+
+macro_rules! routes {
+    ($( $method:ident $path:literal => $handler:path; )*) => {
+        /// Every route the server registers: (HTTP method, path template).
+        pub const ROUTES: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
+
+        /// Registers every route of [`ROUTES`].
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $( cfg.route($path, web::$method().to($handler)); )*
+        }
+    };
+}
+
+routes! {
+    get "/healthz" => health::get_healthz;
+    get "/readyz" => health::get_readyz;
+    get "/metrics" => health::get_metrics;
+    get "/openapi.yaml" => health::get_openapi;
+
+    post "/api/v1/auth/login" => auth::login;
+    post "/api/v1/auth/refresh" => auth::refresh_token;
+    post "/api/v1/auth/logout" => auth::logout;
+    post "/api/v1/auth/register" => auth::register_resident;
+    post "/api/v1/auth/register/verify" => auth::verify_registration;
+    get "/api/v1/me" => auth::get_me;
+
+    get "/api/v1/district" => org::get_district;
+    post "/api/v1/district" => org::create_district;
+    get "/api/v1/streets" => org::list_streets;
+    post "/api/v1/streets" => org::create_street;
+    get "/api/v1/communities" => org::list_communities;
+    post "/api/v1/communities" => org::create_community;
+    get "/api/v1/communities/{code}" => org::get_community;
+    put "/api/v1/communities/{code}/boundary" => org::update_community_boundary;
+    get "/api/v1/communities/{code}/grid-cells" => org::list_grid_cells;
+    post "/api/v1/communities/{code}/grid-cells" => org::create_grid_cell;
+    get "/api/v1/locate" => org::locate_point;
+    get "/api/v1/squads" => org::list_squads;
+    post "/api/v1/squads" => org::create_squad;
+
+    get "/api/v1/users" => people::list_users;
+    post "/api/v1/users" => people::create_user;
+    get "/api/v1/users/{id}" => people::get_user;
+    get "/api/v1/assignments" => people::list_assignments;
+    post "/api/v1/assignments" => people::create_assignment;
+    post "/api/v1/assignments/{id}/end" => people::end_assignment;
+    get "/api/v1/personnel" => people::list_personnel;
+
+    get "/api/v1/duties" => lists::list_duties;
+    post "/api/v1/duties" => lists::create_duty;
+    put "/api/v1/duties/{code}" => lists::update_duty;
+    get "/api/v1/categories" => lists::list_categories;
+    post "/api/v1/categories" => lists::create_category;
+    put "/api/v1/categories/{code}" => lists::update_category;
+
+    post "/api/v1/stations" => public::create_station;
+    get "/api/v1/public/stations" => public::list_stations;
+    get "/api/v1/public/communities/{code}/studio" => public::get_community_studio;
+}

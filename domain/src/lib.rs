@@ -1,0 +1,11 @@
+//! Pure rules and types of patrol: who may do what, where a point lies, how the
+//! organisation and the four lists are shaped. No HTTP, no SQL: everything here is
+//! unit-tested without a database.
+
+pub mod error;
+pub mod geometry;
+pub mod org;
+pub mod role;
+pub mod seed;
+
+pub use error::{DomainError, DomainResult};

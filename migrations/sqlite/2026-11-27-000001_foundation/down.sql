@@ -1,0 +1,16 @@
+DROP TABLE server_meta;
+DROP TABLE job_runs;
+DROP TABLE audit_log;
+DROP TABLE categories;
+DROP TABLE duties;
+DROP TABLE otp_challenges;
+DROP TABLE refresh_tokens;
+DROP TABLE assignments;
+DROP TABLE users;
+DROP TABLE service_stations;
+DROP TABLE squads;
+DROP TABLE compounds;
+DROP TABLE grid_cells;
+DROP TABLE communities;
+DROP TABLE streets;
+DROP TABLE districts;
