@@ -127,18 +127,28 @@ fn local_secret(db: &Path) -> anyhow::Result<Vec<u8>> {
         bail!("{} is shorter than 32 characters", path.display());
     }
     let secret = crate::auth::random_token(48);
+    // Write a private temporary file, then link it into place: the link fails if another
+    // process won the race, and nobody ever reads a half-written secret.
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
     file.write_all(secret.as_bytes())?;
     file.sync_all()?;
-    tracing::warn!(
-        path = %path.display(),
-        "PATROL_JWT_SECRET is not set: generated a signing secret and kept it beside the database"
-    );
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => tracing::warn!(
+            path = %path.display(),
+            "PATROL_JWT_SECRET is not set: generated a signing secret and kept it beside the database"
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return local_secret(db),
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
     Ok(secret.into_bytes())
 }
 

@@ -21,10 +21,10 @@ const DEFAULT_LIMIT: usize = 256 * 1024;
 fn field_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiError {
     let path = err.path().to_string();
     let message = err.inner().to_string();
-    // serde reports an unknown or missing field one level up; name the field itself.
-    let named = ["unknown field `", "missing field `"]
-        .iter()
-        .find_map(|p| message.strip_prefix(p))
+    // serde_path_to_error's path already ends at an unknown field, but stops one level
+    // above a missing one: name the missing field itself.
+    let missing = message
+        .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
         .map(|name| {
             if path == "." || path.is_empty() {
@@ -33,7 +33,7 @@ fn field_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiE
                 format!("{path}.{name}")
             }
         });
-    let field = named.unwrap_or_else(|| if path == "." { String::new() } else { path });
+    let field = missing.unwrap_or_else(|| if path == "." { String::new() } else { path });
     let detail = match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message,

@@ -35,6 +35,13 @@ impl MemorySender {
     pub fn last_code(&self, phone: &str) -> Option<String> {
         self.codes.lock().ok()?.get(phone).cloned()
     }
+
+    /// Forgets every code sent so far.
+    pub fn clear(&self) {
+        if let Ok(mut codes) = self.codes.lock() {
+            codes.clear();
+        }
+    }
 }
 
 impl CodeSender for MemorySender {

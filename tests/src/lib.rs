@@ -1,1 +1,351 @@
+//! Black-box test support: spawn the real server on port 0 over a fresh database (SQLite
+//! file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set), talk to it over
+//! HTTP, and check every response against `openapi.yaml`.
 
+pub mod contract;
+pub mod fixture;
+
+use std::sync::Arc;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use patrol_api::Application;
+use patrol_api::config::{Config, RateLimits};
+use patrol_api::db::DatabaseUrl;
+use patrol_api::otp::MemorySender;
+use reqwest::Method;
+use serde_json::Value;
+
+pub use contract::Contract;
+
+/// Which backend a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database made for one test and removed after it.
+pub enum TestDb {
+    Sqlite {
+        _dir: TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+/// A directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestDb {
+    /// A fresh database on `backend`, or `None` for PostgreSQL without `TEST_DATABASE_URL`.
+    pub fn create(backend: Backend) -> Option<TestDb> {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("patrol-test-{tag}"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let url = format!("sqlite://{}", dir.join("patrol.db").display());
+                Some(TestDb::Sqlite {
+                    _dir: TempDir(dir),
+                    url,
+                })
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+                let name = format!("patrol_test_{tag}");
+                let mut conn = PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("TEST_DATABASE_URL {admin_url}: {e}"));
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin_url);
+                let url = format!("{base}/{name}");
+                Some(TestDb::Postgres {
+                    admin_url,
+                    name,
+                    url,
+                })
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// The JWT secret every test server signs with (tests forge tokens with it).
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+/// A running server and a client that checks every answer against the contract.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub codes: Arc<MemorySender>,
+    pub contract: Arc<Contract>,
+    pub backend: Backend,
+    pub db: Arc<TestDb>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Test configuration: fast, generous limits unless a test tightens them.
+pub fn test_config(url: &str) -> Config {
+    let mut cfg = Config::new(
+        DatabaseUrl::parse(url).expect("test url"),
+        TEST_SECRET.as_bytes().to_vec(),
+    );
+    cfg.bind = "127.0.0.1:0".into();
+    cfg.pool_size = 4;
+    cfg.run_jobs = false;
+    cfg.limits = RateLimits {
+        login_per_account: 20,
+        login_per_address: 200,
+        register_per_phone_per_hour: 10,
+        register_per_address_per_hour: 50,
+        concurrent_hashes: 2,
+    };
+    cfg
+}
+
+impl TestApp {
+    /// Spawns a server on a fresh database; `None` when the backend is not configured.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with a chance to adjust the configuration.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let db = Arc::new(TestDb::create(backend)?);
+        let mut cfg = test_config(db.url());
+        tweak(&mut cfg);
+        Some(Self::start_on(db, cfg, backend).await)
+    }
+
+    /// Starts another server on an existing database.
+    pub async fn start_on(db: Arc<TestDb>, cfg: Config, backend: Backend) -> TestApp {
+        let codes = Arc::new(MemorySender::default());
+        let app = tokio::task::spawn_blocking({
+            let codes = codes.clone();
+            move || Application::build(cfg, codes)
+        })
+        .await
+        .expect("build task")
+        .expect("server builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let server = tokio::spawn(app.run());
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            codes,
+            contract: Contract::shared(),
+            backend,
+            db,
+            server,
+        }
+    }
+
+    /// Starts a request; `send` checks the answer against the contract.
+    pub fn req(&self, method: Method, path: &str) -> Req<'_> {
+        Req {
+            app: self,
+            method,
+            path: path.to_owned(),
+            token: None,
+            body: None,
+            raw: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Req<'_> {
+        self.req(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> Req<'_> {
+        self.req(Method::POST, path)
+    }
+
+    pub fn put(&self, path: &str) -> Req<'_> {
+        self.req(Method::PUT, path)
+    }
+
+    /// Signs in and returns the access token.
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let res = self
+            .post("/api/v1/auth/login")
+            .json(serde_json::json!({ "login": login, "password": password }))
+            .send()
+            .await;
+        assert_eq!(res.status, 200, "login {login}: {}", res.body);
+        res.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+}
+
+/// A request under construction.
+pub struct Req<'a> {
+    app: &'a TestApp,
+    method: Method,
+    path: String,
+    token: Option<String>,
+    body: Option<Value>,
+    raw: Option<(String, Vec<u8>)>,
+    headers: Vec<(String, String)>,
+}
+
+/// An answer, already checked against the contract.
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Res {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl<'a> Req<'a> {
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// A body sent as-is with a content type (malformed JSON, oversize bodies).
+    pub fn raw(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.raw = Some((content_type.to_owned(), body.into()));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends the request and validates the answer against `openapi.yaml`.
+    pub async fn send(self) -> Res {
+        let url = format!("{}{}", self.app.base, self.path);
+        let mut rb = self.app.client.request(self.method.clone(), &url);
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = &self.body {
+            rb = rb.json(b);
+        }
+        if let Some((ct, bytes)) = self.raw {
+            rb = rb.header("content-type", ct).body(bytes);
+        }
+        for (k, v) in &self.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        let resp = rb
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{} {}: {e}", self.method, self.path));
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = if content_type.contains("json") && !text.is_empty() {
+            serde_json::from_str(&text).unwrap_or_else(|e| {
+                panic!("{} {}: invalid JSON {e}: {text}", self.method, self.path)
+            })
+        } else {
+            Value::Null
+        };
+        if status >= 400 {
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{} {} answered {status} without a problem document: {text}",
+                self.method, self.path
+            );
+        }
+        if let Err(e) = self.app.contract.check(
+            self.method.as_str(),
+            &self.path,
+            status,
+            &content_type,
+            &body,
+        ) {
+            panic!("contract violation: {e}");
+        }
+        Res {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+}
+
+/// Writes one scenario as a test on each backend. The PostgreSQL variant runs when
+/// `TEST_DATABASE_URL` is set (CI sets it) and says so when it is not.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::TestApp::spawn($crate::Backend::Sqlite).await.expect("sqlite");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::TestApp::spawn($crate::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run"),
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -89,8 +89,8 @@ impl Manager {
 
 /// Settings applied to every SQLite connection. `synchronous = FULL` because an
 /// acknowledged write must survive a power cut; WAL so readers never block the writer.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;";
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
 impl ManageConnection for Manager {
     type Connection = DbConn;
@@ -147,10 +147,16 @@ pub fn migrate(conn: &mut DbConn) -> Result<usize, StoreError> {
         // lock held for the session.
         pg.batch_execute("SELECT pg_advisory_lock(7315001)")?;
     }
-    let result = conn
-        .run_pending_migrations(migrations)
-        .map(|applied| applied.len())
-        .map_err(|e| StoreError::Migration(e.to_string()));
+    let run = |conn: &mut DbConn| {
+        conn.run_pending_migrations(migrations)
+            .map(|applied| applied.len())
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    };
+    let result = match conn {
+        // On SQLite the write lock taken up front serialises servers starting together.
+        DbConn::Sqlite(_) => write_tx(conn, run),
+        DbConn::Pg(_) => run(conn),
+    };
     if let DbConn::Pg(pg) = conn {
         pg.batch_execute("SELECT pg_advisory_unlock(7315001)")?;
     }

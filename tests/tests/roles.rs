@@ -1,0 +1,332 @@
+//! Role × route matrix: every non-public route, called by every role, gets the expected
+//! answer; without a token every one of them is 401.
+
+use std::collections::BTreeSet;
+
+use patrol_api::routes::ROUTES;
+use patrol_tests::fixture::square;
+use patrol_tests::{TestApp, on_both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const ALL: &[&str] = &[
+    "resident",
+    "officer",
+    "party_member",
+    "community_staff",
+    "supervisor",
+    "department",
+    "admin",
+];
+const ADMIN: &[&str] = &["admin"];
+const LEADS: &[&str] = &["admin", "supervisor"];
+const ORG_READERS: &[&str] = &[
+    "officer",
+    "party_member",
+    "community_staff",
+    "supervisor",
+    "admin",
+];
+
+/// Routes anyone may call without signing in.
+const PUBLIC: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.yaml",
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+    "/api/v1/auth/register",
+    "/api/v1/auth/register/verify",
+    "/api/v1/public/stations",
+    "/api/v1/public/communities/{code}/studio",
+];
+
+struct Case {
+    method: Method,
+    template: &'static str,
+    path: String,
+    body: Option<Value>,
+    allowed: &'static [&'static str],
+    /// What a refused role gets: 403, or 404 where existence itself is hidden.
+    refused: u16,
+}
+
+fn case(
+    method: Method,
+    template: &'static str,
+    path: &str,
+    body: Option<Value>,
+    allowed: &'static [&'static str],
+) -> Case {
+    Case {
+        method,
+        template,
+        path: path.to_owned(),
+        body,
+        allowed,
+        refused: 403,
+    }
+}
+
+fn cases(admin_id: &str) -> Vec<Case> {
+    use Method as M;
+    let category = json!({"code": "noise_x", "kind": "assist", "group_code": "order", "group_zh": "秩序", "group_en": "Order",
+        "name_zh": "噪音", "name_en": "Noise", "sla_hours": 24, "default_class_721": "service"});
+    let category_fields = json!({"kind": "assist", "group_code": "order", "group_zh": "秩序", "group_en": "Order",
+        "name_zh": "噪音", "name_en": "Noise", "sla_hours": 24, "default_class_721": "service"});
+    vec![
+        case(
+            M::POST,
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout",
+            Some(json!({"refresh_token": "unknown"})),
+            ALL,
+        ),
+        case(M::GET, "/api/v1/me", "/api/v1/me", None, ALL),
+        case(M::GET, "/api/v1/district", "/api/v1/district", None, ALL),
+        case(
+            M::POST,
+            "/api/v1/district",
+            "/api/v1/district",
+            Some(json!({"code": "X", "name": "X区", "timezone": "Asia/Shanghai", "hotline": "1"})),
+            ADMIN,
+        ),
+        case(M::GET, "/api/v1/streets", "/api/v1/streets", None, ALL),
+        case(
+            M::POST,
+            "/api/v1/streets",
+            "/api/v1/streets",
+            Some(json!({"code": "S9", "name": "S9街道", "kind": "town"})),
+            ADMIN,
+        ),
+        case(
+            M::GET,
+            "/api/v1/communities",
+            "/api/v1/communities",
+            None,
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/communities",
+            "/api/v1/communities",
+            Some(
+                json!({"code": "C8", "name": "C8", "street_code": "S1", "boundary": square(101.85)}),
+            ),
+            ADMIN,
+        ),
+        case(
+            M::GET,
+            "/api/v1/communities/{code}",
+            "/api/v1/communities/C1",
+            None,
+            ALL,
+        ),
+        case(
+            M::PUT,
+            "/api/v1/communities/{code}/boundary",
+            "/api/v1/communities/C1/boundary",
+            Some(json!({"boundary": square(101.80)})),
+            ADMIN,
+        ),
+        case(
+            M::GET,
+            "/api/v1/communities/{code}/grid-cells",
+            "/api/v1/communities/C1/grid-cells",
+            None,
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/communities/{code}/grid-cells",
+            "/api/v1/communities/C1/grid-cells",
+            Some(json!({"code": "C1-G9", "name": "G9", "boundary": square(101.80)})),
+            ADMIN,
+        ),
+        case(
+            M::GET,
+            "/api/v1/locate",
+            "/api/v1/locate?lat=36.605&lon=101.802",
+            None,
+            ALL,
+        ),
+        case(
+            M::GET,
+            "/api/v1/squads",
+            "/api/v1/squads",
+            None,
+            ORG_READERS,
+        ),
+        case(
+            M::POST,
+            "/api/v1/squads",
+            "/api/v1/squads",
+            Some(json!({"code": "SQ9", "name": "九中队"})),
+            ADMIN,
+        ),
+        case(M::GET, "/api/v1/users", "/api/v1/users", None, LEADS),
+        case(
+            M::POST,
+            "/api/v1/users",
+            "/api/v1/users",
+            Some(
+                json!({"login": "new.officer", "role": "officer", "display_name": "新队员", "password": "a-long-password"}),
+            ),
+            ADMIN,
+        ),
+        Case {
+            refused: 404,
+            ..case(
+                M::GET,
+                "/api/v1/users/{id}",
+                &format!("/api/v1/users/{admin_id}"),
+                None,
+                LEADS,
+            )
+        },
+        case(
+            M::GET,
+            "/api/v1/assignments",
+            "/api/v1/assignments",
+            None,
+            LEADS,
+        ),
+        case(
+            M::POST,
+            "/api/v1/assignments",
+            "/api/v1/assignments",
+            Some(json!({"user_id": admin_id, "target_code": "C1"})),
+            ADMIN,
+        ),
+        case(
+            M::POST,
+            "/api/v1/assignments/{id}/end",
+            "/api/v1/assignments/unknown/end",
+            Some(json!({"reason": "test"})),
+            ADMIN,
+        ),
+        case(
+            M::GET,
+            "/api/v1/personnel",
+            "/api/v1/personnel",
+            None,
+            ORG_READERS,
+        ),
+        case(M::GET, "/api/v1/duties", "/api/v1/duties", None, ALL),
+        case(
+            M::POST,
+            "/api/v1/duties",
+            "/api/v1/duties",
+            Some(
+                json!({"code": "d9", "title_zh": "职责", "title_en": "Duty", "applies_to": "both"}),
+            ),
+            ADMIN,
+        ),
+        case(
+            M::PUT,
+            "/api/v1/duties/{code}",
+            "/api/v1/duties/twice_weekly_visits",
+            Some(
+                json!({"title_zh": "每周两次", "title_en": "Twice a week", "applies_to": "officer"}),
+            ),
+            ADMIN,
+        ),
+        case(
+            M::GET,
+            "/api/v1/categories",
+            "/api/v1/categories",
+            None,
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/categories",
+            "/api/v1/categories",
+            Some(category),
+            ADMIN,
+        ),
+        case(
+            M::PUT,
+            "/api/v1/categories/{code}",
+            "/api/v1/categories/garbage_pile",
+            Some(category_fields),
+            ADMIN,
+        ),
+        case(
+            M::POST,
+            "/api/v1/stations",
+            "/api/v1/stations",
+            Some(
+                json!({"code": "ST9", "name": "驿站", "address": "路1号", "lat": 36.605, "lon": 101.802, "opening_hours": "Mo-Su 08:00-18:00"}),
+            ),
+            ADMIN,
+        ),
+    ]
+}
+
+async fn every_role_gets_the_expected_answer_on_every_route(app: TestApp) {
+    app.seed_fixture().await;
+    let mut tokens = Vec::new();
+    for role in ALL {
+        tokens.push((*role, app.login_as(role).await));
+    }
+    let admin_token = &tokens.iter().find(|(r, _)| *r == "admin").unwrap().1;
+    let admin_id = app.get("/api/v1/me").token(admin_token).send().await.body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cases = cases(&admin_id);
+
+    let covered: BTreeSet<(String, &str)> = cases
+        .iter()
+        .map(|c| (c.method.to_string(), c.template))
+        .collect();
+    let expected: BTreeSet<(String, &str)> = ROUTES
+        .iter()
+        .filter(|(_, p)| !PUBLIC.contains(p))
+        .map(|(m, p)| (m.to_uppercase(), *p))
+        .collect();
+    assert_eq!(
+        covered, expected,
+        "the matrix must cover every non-public route"
+    );
+
+    for c in &cases {
+        let mut req = app.req(c.method.clone(), &c.path);
+        if let Some(b) = &c.body {
+            req = req.json(b.clone());
+        }
+        let res = req.send().await;
+        assert_eq!(
+            res.status, 401,
+            "{} {} without a token: {}",
+            c.method, c.path, res.text
+        );
+        for (role, token) in &tokens {
+            let mut req = app.req(c.method.clone(), &c.path).token(token);
+            if let Some(b) = &c.body {
+                req = req.json(b.clone());
+            }
+            let res = req.send().await;
+            if c.allowed.contains(role) {
+                assert!(
+                    !matches!(res.status, 401 | 403) && res.status < 500,
+                    "{role} {} {} should be allowed, got {}: {}",
+                    c.method,
+                    c.path,
+                    res.status,
+                    res.text
+                );
+            } else {
+                assert_eq!(
+                    res.status, c.refused,
+                    "{role} {} {}: {}",
+                    c.method, c.path, res.text
+                );
+            }
+        }
+    }
+}
+
+on_both_backends!(every_role_gets_the_expected_answer_on_every_route);
