@@ -2,6 +2,9 @@
 //! file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set), talk to it over
 //! HTTP, and check every response against `openapi.yaml`.
 
+// Test support panics on purpose: a failed set-up step must fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod contract;
 pub mod fixture;
 

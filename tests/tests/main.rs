@@ -1,8 +1,12 @@
 //! The one integration-test binary: black-box scenarios over HTTP, each run on SQLite
 //! and (with `TEST_DATABASE_URL`) on PostgreSQL.
 
+// Tests panic on purpose: an unexpected answer must fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod contract;
+mod demo;
 mod org;
 mod processes;
 mod roles;

@@ -285,7 +285,7 @@ pub async fn register(
 }
 
 enum VerifyOutcome {
-    Created(UserRow),
+    Created(Box<UserRow>),
     WrongCode,
     Taken,
 }
@@ -333,7 +333,7 @@ pub async fn verify_registration(
                     updated_at: now,
                 };
                 match store::insert_user(conn, &user) {
-                    Ok(()) => Ok(VerifyOutcome::Created(user)),
+                    Ok(()) => Ok(VerifyOutcome::Created(Box::new(user))),
                     Err(StoreError::Duplicate { .. }) => Ok(VerifyOutcome::Taken),
                     Err(e) => Err(e.into()),
                 }
