@@ -305,7 +305,7 @@ fn visible_community(conn: &mut DbConn, user: &AuthUser, code: &str) -> ApiResul
         // Residents and departments see the organisation's shape (to report and route
         // cases), never its people; the community itself is public.
         (Some(_), Role::Resident | Role::Department) => true,
-        (Some(r), _) => scope.includes_community(&r.id) || matches!(user.role, Role::Supervisor),
+        (Some(r), _) => scope.includes_community(&r.id),
     };
     match row {
         Some(r) if visible => Ok(r),
