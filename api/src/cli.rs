@@ -149,8 +149,10 @@ fn add_user(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
 /// Runs the command line. The async runtime is started only for `serve`.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Logging first: reading the configuration may already have something to say (a
+    // generated secret).
+    init_logging(std::env::var("PATROL_LOG_FORMAT").is_ok_and(|v| v == "json"));
     let cfg = Config::from_env()?;
-    init_logging(cfg.log_json);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Migrate => {
             open(&cfg)?;

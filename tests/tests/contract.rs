@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use patrol_api::routes::ROUTES;
-use patrol_tests::{Backend, Contract, TestApp};
+use patrol_tests::{Contract, TestApp, on_both_backends};
 
 #[test]
 fn registered_routes_equal_the_documented_operations() {
@@ -43,9 +43,7 @@ fn every_operation_id_names_its_handler_and_is_unique() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_served_contract_is_the_repository_copy_and_health_answers() {
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+async fn the_served_contract_is_the_repository_copy_and_health_answers(app: TestApp) {
     let res = app.get("/openapi.yaml").send().await;
     assert_eq!(res.status, 200);
     assert_eq!(res.text, patrol_tests::contract::OPENAPI_YAML);
@@ -75,3 +73,5 @@ async fn the_served_contract_is_the_repository_copy_and_health_answers() {
     let missing = app.get("/api/v1/nothing-here").send().await;
     assert_eq!(missing.status, 404);
 }
+
+on_both_backends!(the_served_contract_is_the_repository_copy_and_health_answers);

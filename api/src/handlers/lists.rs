@@ -253,6 +253,26 @@ fn parse_kind(raw: &str) -> Result<String, DomainError> {
     }
 }
 
+/// A category row with only its identity set; [`apply_category`] fills in the rest.
+fn blank_category(id: String, code: String, at: i64) -> CategoryRow {
+    CategoryRow {
+        id,
+        code,
+        kind: String::new(),
+        group_code: String::new(),
+        group_zh: String::new(),
+        group_en: String::new(),
+        name_zh: String::new(),
+        name_en: String::new(),
+        sla_hours: 0,
+        default_class_721: String::new(),
+        duplicate_radius_m: 0,
+        active: true,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
 fn apply_category(row: &mut CategoryRow, r: CategoryRequest) -> Result<(), DomainError> {
     row.kind = parse_kind(&r.kind)?;
     row.group_code = parse_code("group_code", &r.group_code)?;
@@ -317,22 +337,7 @@ pub async fn create_category(
     user.require(&[Role::Admin])?;
     let b = body.into_inner();
     let now = now_ms();
-    let mut row = CategoryRow {
-        id: new_id(),
-        code: parse_code("code", &b.code)?,
-        kind: String::new(),
-        group_code: String::new(),
-        group_zh: String::new(),
-        group_en: String::new(),
-        name_zh: String::new(),
-        name_en: String::new(),
-        sla_hours: 0,
-        default_class_721: String::new(),
-        duplicate_radius_m: 0,
-        active: true,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut row = blank_category(new_id(), parse_code("code", &b.code)?, now);
     apply_category(&mut row, b.fields)?;
     let row = state
         .run_db(move |conn| {
@@ -360,22 +365,7 @@ pub async fn update_category(
     let code = path.into_inner();
     let req = body.into_inner();
     // Validate before touching the database, so bad input changes nothing.
-    let mut probe = CategoryRow {
-        id: String::new(),
-        code: code.clone(),
-        kind: String::new(),
-        group_code: String::new(),
-        group_zh: String::new(),
-        group_en: String::new(),
-        name_zh: String::new(),
-        name_en: String::new(),
-        sla_hours: 0,
-        default_class_721: String::new(),
-        duplicate_radius_m: 0,
-        active: true,
-        created_at: 0,
-        updated_at: 0,
-    };
+    let mut probe = blank_category(String::new(), code.clone(), 0);
     apply_category(&mut probe, req)?;
     let row = state
         .run_db(move |conn| {
