@@ -2,10 +2,12 @@
 //! organisation and the four lists are shaped. No HTTP, no SQL: everything here is
 //! unit-tested without a database.
 
+pub mod case;
 pub mod error;
 pub mod geometry;
 pub mod org;
 pub mod role;
 pub mod seed;
+pub mod visit;
 
 pub use error::{DomainError, DomainResult};

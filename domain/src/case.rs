@@ -1,0 +1,1 @@
+//! Cases (problems) and their workflow. Filled in by the cases work.

@@ -1,0 +1,1 @@
+//! Visits and weekly compliance. Filled in by the field-work work.
