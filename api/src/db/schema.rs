@@ -213,11 +213,137 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        community_id -> Text,
+        grid_cell_id -> Nullable<Text>,
+        category_id -> Text,
+        source -> Text,
+        status -> Text,
+        close_outcome -> Nullable<Text>,
+        description -> Text,
+        description_rev -> BigInt,
+        notes -> Text,
+        notes_rev -> BigInt,
+        lat -> Double,
+        lon -> Double,
+        reporter_id -> Nullable<Text>,
+        reporter_anonymous -> Bool,
+        first_contact_id -> Nullable<Text>,
+        handler_id -> Nullable<Text>,
+        priority -> Text,
+        deadline_at -> Nullable<BigInt>,
+        resolved_by -> Nullable<Text>,
+        rework_count -> Integer,
+        deferred_from -> Nullable<Text>,
+        duplicate_of -> Nullable<Text>,
+        self_handled -> Bool,
+        class_721 -> Text,
+        observed_at -> Nullable<BigInt>,
+        observed_at_suspect -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_activities (id) {
+        id -> Text,
+        case_id -> Text,
+        actor_id -> Nullable<Text>,
+        actor_role -> Text,
+        kind -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        note -> Text,
+        evidence -> Text,
+        class_721 -> Nullable<Text>,
+        observed_at -> Nullable<BigInt>,
+        recorded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    blobs (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        content_type -> Text,
+        uploaded_by -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    photos (id) {
+        id -> Text,
+        sha256 -> Text,
+        owner_kind -> Text,
+        owner_id -> Text,
+        community_id -> Nullable<Text>,
+        added_by -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sync_clients (client_id) {
+        client_id -> Text,
+        user_id -> Text,
+        last_mutation_id -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sync_mutations (client_id, mutation_id) {
+        client_id -> Text,
+        mutation_id -> BigInt,
+        name -> Text,
+        outcome -> Text,
+        result -> Text,
+        received_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    conflicts (id) {
+        id -> Text,
+        kind -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        community_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        mutation_id -> Nullable<BigInt>,
+        detail -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    change_log (seq) {
+        seq -> BigInt,
+        txid -> BigInt,
+        community_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        entity -> Text,
+        entity_id -> Text,
+        op -> Text,
+        payload -> Text,
+        changed_at -> BigInt,
+    }
+}
+
 diesel::joinable!(streets -> districts (district_id));
 diesel::joinable!(communities -> streets (street_id));
 diesel::joinable!(grid_cells -> communities (community_id));
 diesel::joinable!(compounds -> communities (community_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(case_activities -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -236,6 +362,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     job_runs,
     server_meta,
+    cases,
+    case_activities,
+    blobs,
+    photos,
+    sync_clients,
+    sync_mutations,
+    conflicts,
+    change_log,
 );
 
 /// Every table and its columns in declaration order; the schema test compares this with
@@ -439,4 +573,129 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("server_meta", &["key", "value"]),
+    (
+        "cases",
+        &[
+            "id",
+            "community_id",
+            "grid_cell_id",
+            "category_id",
+            "source",
+            "status",
+            "close_outcome",
+            "description",
+            "description_rev",
+            "notes",
+            "notes_rev",
+            "lat",
+            "lon",
+            "reporter_id",
+            "reporter_anonymous",
+            "first_contact_id",
+            "handler_id",
+            "priority",
+            "deadline_at",
+            "resolved_by",
+            "rework_count",
+            "deferred_from",
+            "duplicate_of",
+            "self_handled",
+            "class_721",
+            "observed_at",
+            "observed_at_suspect",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "version",
+        ],
+    ),
+    (
+        "case_activities",
+        &[
+            "id",
+            "case_id",
+            "actor_id",
+            "actor_role",
+            "kind",
+            "from_status",
+            "to_status",
+            "note",
+            "evidence",
+            "class_721",
+            "observed_at",
+            "recorded_at",
+        ],
+    ),
+    (
+        "blobs",
+        &[
+            "sha256",
+            "size",
+            "content_type",
+            "uploaded_by",
+            "created_at",
+        ],
+    ),
+    (
+        "photos",
+        &[
+            "id",
+            "sha256",
+            "owner_kind",
+            "owner_id",
+            "community_id",
+            "added_by",
+            "created_at",
+        ],
+    ),
+    (
+        "sync_clients",
+        &[
+            "client_id",
+            "user_id",
+            "last_mutation_id",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "sync_mutations",
+        &[
+            "client_id",
+            "mutation_id",
+            "name",
+            "outcome",
+            "result",
+            "received_at",
+        ],
+    ),
+    (
+        "conflicts",
+        &[
+            "id",
+            "kind",
+            "entity",
+            "entity_id",
+            "community_id",
+            "user_id",
+            "client_id",
+            "mutation_id",
+            "detail",
+            "created_at",
+        ],
+    ),
+    (
+        "change_log",
+        &[
+            "seq",
+            "txid",
+            "community_id",
+            "user_id",
+            "entity",
+            "entity_id",
+            "op",
+            "payload",
+            "changed_at",
+        ],
+    ),
 ];
