@@ -35,9 +35,7 @@ pub const OVERLAP_MAX_DISTANCE_M: f64 = 1_000.0;
 // ---------------------------------------------------------------------------------------
 
 /// One reason a visit failed verification. Flags stack; none means verified.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VisitFlag {
     /// No fix lies within the buffer (widened by the fix's accuracy) around the community.
@@ -381,8 +379,7 @@ pub fn verify(
         }
     }
 
-    if e
-        .photo_hashes
+    if e.photo_hashes
         .iter()
         .any(|hash| (ctx.photo_hashes_seen_before)(hash))
     {
@@ -440,7 +437,9 @@ impl IsoWeek {
     /// exist is counted on from week 1 (2027-W53 is 2028-W01); a year chrono cannot
     /// represent saturates to the earliest or latest date.
     pub fn monday(self) -> NaiveDate {
-        let year = self.year.clamp(NaiveDate::MIN.year() + 1, NaiveDate::MAX.year() - 1);
+        let year = self
+            .year
+            .clamp(NaiveDate::MIN.year() + 1, NaiveDate::MAX.year() - 1);
         let first = NaiveDate::from_isoywd_opt(year, 1, Weekday::Mon).unwrap_or(NaiveDate::MIN);
         let offset = Days::new(7 * u64::from(self.week.saturating_sub(1)));
         first.checked_add_days(offset).unwrap_or(NaiveDate::MAX)
@@ -480,9 +479,8 @@ impl FromStr for IsoWeek {
             )
         };
         let (year, week) = s.split_once("-W").ok_or_else(malformed)?;
-        let digits = |part: &str, len: usize| {
-            part.len() == len && part.bytes().all(|b| b.is_ascii_digit())
-        };
+        let digits =
+            |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
         if !digits(year, 4) || !digits(week, 2) {
             return Err(malformed());
         }
@@ -625,9 +623,10 @@ pub fn week_compliance(
             _ => None,
         };
         match too_close_to {
-            Some(previous_id) => {
-                excluded.push((visit.id.clone(), Exclusion::TooCloseToPrevious { previous_id }))
-            }
+            Some(previous_id) => excluded.push((
+                visit.id.clone(),
+                Exclusion::TooCloseToPrevious { previous_id },
+            )),
             None => counted.push(visit),
         }
     }
@@ -922,7 +921,10 @@ mod tests {
 
         cases.push(case("a clean visit has no flags", &[]));
 
-        let mut c = case("a fix two kilometres away is outside the geofence", &[OutsideGeofence]);
+        let mut c = case(
+            "a fix two kilometres away is outside the geofence",
+            &[OutsideGeofence],
+        );
         c.evidence.fixes[0].point = east_of_edge(2_000.0);
         cases.push(c);
 
@@ -945,10 +947,9 @@ mod tests {
         cases.push(c);
 
         let mut c = case("one fix inside among fixes outside is enough", &[]);
-        c.evidence.fixes.insert(
-            0,
-            fix("2026-11-24T02:01:00Z", east_of_edge(3_000.0), 10.0),
-        );
+        c.evidence
+            .fixes
+            .insert(0, fix("2026-11-24T02:01:00Z", east_of_edge(3_000.0), 10.0));
         cases.push(c);
 
         let mut c = case("a fix with 150 m accuracy is low accuracy", &[LowAccuracy]);
@@ -966,7 +967,10 @@ mod tests {
         c.evidence.fixes[0].accuracy_m = 100.0;
         cases.push(c);
 
-        let mut c = case("a fix reported as mocked is a mock location", &[MockLocation]);
+        let mut c = case(
+            "a fix reported as mocked is a mock location",
+            &[MockLocation],
+        );
         c.evidence
             .fixes
             .push(fix("2026-11-24T02:10:00Z", CENTRE, 20.0));
@@ -977,11 +981,17 @@ mod tests {
         c.evidence.fixes[0].mock = None;
         cases.push(c);
 
-        let mut c = case("an end ten minutes after arrival is future time", &[FutureTime]);
+        let mut c = case(
+            "an end ten minutes after arrival is future time",
+            &[FutureTime],
+        );
         c.evidence.ended_at = t("2026-11-24T02:35:00Z");
         cases.push(c);
 
-        let mut c = case("a fix fifteen minutes after arrival is future time", &[FutureTime]);
+        let mut c = case(
+            "a fix fifteen minutes after arrival is future time",
+            &[FutureTime],
+        );
         c.evidence.fixes[0].at = t("2026-11-24T02:40:00Z");
         cases.push(c);
 
@@ -1016,11 +1026,17 @@ mod tests {
         c.previous = Some((t("2026-11-24T02:05:00Z"), north(CENTRE, 2.0)));
         cases.push(c);
 
-        let mut c = case("overlapping visits half a kilometre apart are plausible", &[]);
+        let mut c = case(
+            "overlapping visits half a kilometre apart are plausible",
+            &[],
+        );
         c.previous = Some((t("2026-11-24T02:00:00Z"), north(CENTRE, 0.5)));
         cases.push(c);
 
-        let mut c = case("a photo used before is a duplicate photo", &[DuplicatePhoto]);
+        let mut c = case(
+            "a photo used before is a duplicate photo",
+            &[DuplicatePhoto],
+        );
         c.evidence.photo_hashes.push(hash('f'));
         cases.push(c);
 
@@ -1028,15 +1044,24 @@ mod tests {
         c.evidence.photo_hashes.clear();
         cases.push(c);
 
-        let mut c = case("a community not assigned is flagged not assigned", &[NotAssigned]);
+        let mut c = case(
+            "a community not assigned is flagged not assigned",
+            &[NotAssigned],
+        );
         c.assigned = false;
         cases.push(c);
 
-        let mut c = case("a visit received eight days after it ended is late sync", &[LateSync]);
+        let mut c = case(
+            "a visit received eight days after it ended is late sync",
+            &[LateSync],
+        );
         c.evidence.received_at = t("2026-12-02T02:20:00Z");
         cases.push(c);
 
-        let mut c = case("a visit received exactly seven days after it ended is in time", &[]);
+        let mut c = case(
+            "a visit received exactly seven days after it ended is in time",
+            &[],
+        );
         c.evidence.received_at = t("2026-12-01T02:20:00Z");
         cases.push(c);
 
@@ -1104,8 +1129,10 @@ mod tests {
     #[test]
     fn visit_location_is_the_most_accurate_fix() {
         let mut e = clean();
-        e.fixes.push(fix("2026-11-24T02:06:00Z", north(CENTRE, 0.1), 5.0));
-        e.fixes.push(fix("2026-11-24T02:07:00Z", north(CENTRE, 0.2), 5.0));
+        e.fixes
+            .push(fix("2026-11-24T02:06:00Z", north(CENTRE, 0.1), 5.0));
+        e.fixes
+            .push(fix("2026-11-24T02:07:00Z", north(CENTRE, 0.2), 5.0));
         assert_eq!(visit_location(&e), Some(north(CENTRE, 0.1)));
         e.fixes.clear();
         assert_eq!(visit_location(&e), None);
@@ -1114,7 +1141,7 @@ mod tests {
     #[test]
     fn default_rules_are_valid_and_broken_rules_name_their_field() {
         assert_eq!(VerificationRules::default().validate(), Ok(()));
-        let cases: [(&str, fn(&mut VerificationRules)); 4] = [
+        let cases: [(&str, Breaks<VerificationRules>); 4] = [
             ("geofence_buffer_m", |r| r.geofence_buffer_m = -1.0),
             ("max_accuracy_m", |r| r.max_accuracy_m = f64::NAN),
             ("max_speed_kmh", |r| r.max_speed_kmh = 0.0),
@@ -1132,9 +1159,12 @@ mod tests {
 
     // ---- structural validation ----
 
+    /// A change that breaks one rule of a valid value.
+    type Breaks<T> = fn(&mut T);
+
     #[test]
     fn structurally_broken_evidence_is_refused_with_the_field_named() {
-        let cases: Vec<(&str, fn(&mut VisitEvidence))> = vec![
+        let cases: Vec<(&str, Breaks<VisitEvidence>)> = vec![
             ("ended_at", |e| e.ended_at = t("2026-11-24T01:59:59Z")),
             ("fixes", |e| e.fixes.clear()),
             ("fixes", |e| {
@@ -1224,7 +1254,10 @@ mod tests {
             w(2026, 49),
             "the end is exclusive"
         );
-        assert_eq!(w(2026, 53).end_utc(SHANGHAI), w(2027, 1).start_utc(SHANGHAI));
+        assert_eq!(
+            w(2026, 53).end_utc(SHANGHAI),
+            w(2027, 1).start_utc(SHANGHAI)
+        );
     }
 
     #[test]
@@ -1253,8 +1286,17 @@ mod tests {
         }
         // 2027 and 2025 have only 52 weeks.
         let bad = [
-            "2027-W53", "2025-W53", "2026-W54", "2026-W00", "2026-48", "2026-W4", "26-W48",
-            "2026-W+4", "0000-W01", "2026-W48x", "",
+            "2027-W53",
+            "2025-W53",
+            "2026-W54",
+            "2026-W00",
+            "2026-48",
+            "2026-W4",
+            "26-W48",
+            "2026-W+4",
+            "0000-W01",
+            "2026-W48x",
+            "",
         ];
         for s in bad {
             assert!(s.parse::<IsoWeek>().is_err(), "{s} should be refused");
@@ -1464,19 +1506,97 @@ mod tests {
             min_spacing: None,
         };
         let cases: [(&str, &str, Option<&str>, &CompliancePolicy, u32); 13] = [
-            ("assigned all week", "2026-01-01T00:00:00+08:00", None, &default, 2),
-            ("assigned from Monday 00:00", "2026-11-23T00:00:00+08:00", None, &default, 2),
-            ("four days from Thursday", "2026-11-26T00:00:00+08:00", None, &default, 2),
-            ("three days from Friday", "2026-11-27T00:00:00+08:00", None, &default, 1),
-            ("Thursday 09:00 leaves three full days", "2026-11-26T09:00:00+08:00", None, &default, 1),
-            ("only Sunday", "2026-11-29T00:00:00+08:00", None, &default, 1),
-            ("Sunday afternoon is no full day", "2026-11-29T15:00:00+08:00", None, &default, 0),
-            ("Monday and Tuesday", "2026-11-01T00:00:00+08:00", Some("2026-11-25T00:00:00+08:00"), &default, 1),
-            ("until Thursday 00:00", "2026-11-01T00:00:00+08:00", Some("2026-11-26T00:00:00+08:00"), &default, 1),
-            ("until Friday 00:00", "2026-11-01T00:00:00+08:00", Some("2026-11-27T00:00:00+08:00"), &default, 2),
-            ("assigned after the week", "2026-12-01T00:00:00+08:00", None, &default, 0),
-            ("ended before the week", "2026-11-01T00:00:00+08:00", Some("2026-11-23T00:00:00+08:00"), &default, 0),
-            ("five days of a three-visit week", "2026-11-25T00:00:00+08:00", None, &three, 3),
+            (
+                "assigned all week",
+                "2026-01-01T00:00:00+08:00",
+                None,
+                &default,
+                2,
+            ),
+            (
+                "assigned from Monday 00:00",
+                "2026-11-23T00:00:00+08:00",
+                None,
+                &default,
+                2,
+            ),
+            (
+                "four days from Thursday",
+                "2026-11-26T00:00:00+08:00",
+                None,
+                &default,
+                2,
+            ),
+            (
+                "three days from Friday",
+                "2026-11-27T00:00:00+08:00",
+                None,
+                &default,
+                1,
+            ),
+            (
+                "Thursday 09:00 leaves three full days",
+                "2026-11-26T09:00:00+08:00",
+                None,
+                &default,
+                1,
+            ),
+            (
+                "only Sunday",
+                "2026-11-29T00:00:00+08:00",
+                None,
+                &default,
+                1,
+            ),
+            (
+                "Sunday afternoon is no full day",
+                "2026-11-29T15:00:00+08:00",
+                None,
+                &default,
+                0,
+            ),
+            (
+                "Monday and Tuesday",
+                "2026-11-01T00:00:00+08:00",
+                Some("2026-11-25T00:00:00+08:00"),
+                &default,
+                1,
+            ),
+            (
+                "until Thursday 00:00",
+                "2026-11-01T00:00:00+08:00",
+                Some("2026-11-26T00:00:00+08:00"),
+                &default,
+                1,
+            ),
+            (
+                "until Friday 00:00",
+                "2026-11-01T00:00:00+08:00",
+                Some("2026-11-27T00:00:00+08:00"),
+                &default,
+                2,
+            ),
+            (
+                "assigned after the week",
+                "2026-12-01T00:00:00+08:00",
+                None,
+                &default,
+                0,
+            ),
+            (
+                "ended before the week",
+                "2026-11-01T00:00:00+08:00",
+                Some("2026-11-23T00:00:00+08:00"),
+                &default,
+                0,
+            ),
+            (
+                "five days of a three-visit week",
+                "2026-11-25T00:00:00+08:00",
+                None,
+                &three,
+                3,
+            ),
         ];
         for (name, from, until, policy, expected) in cases {
             let got = required_visits(week, t(from), until.map(t), policy, SHANGHAI);
@@ -1489,12 +1609,18 @@ mod tests {
         // Friday 00:00 UTC is Friday 08:00 in Shanghai: Friday is not fully covered there.
         let from = t("2026-11-27T00:00:00Z");
         let policy = CompliancePolicy::default();
-        assert_eq!(required_visits(w(2026, 48), from, None, &policy, SHANGHAI), 1);
+        assert_eq!(
+            required_visits(w(2026, 48), from, None, &policy, SHANGHAI),
+            1
+        );
         let sat_sun = CompliancePolicy {
             min_visits: 7,
             min_spacing: None,
         };
-        assert_eq!(required_visits(w(2026, 48), from, None, &sat_sun, SHANGHAI), 2);
+        assert_eq!(
+            required_visits(w(2026, 48), from, None, &sat_sun, SHANGHAI),
+            2
+        );
         assert_eq!(
             required_visits(w(2026, 48), from, None, &sat_sun, chrono_tz::UTC),
             3
@@ -1526,6 +1652,8 @@ mod tests {
 
     // ---- 721 mix ----
 
+    type Shares = (f64, f64, f64);
+
     fn close(a: (f64, f64, f64), b: (f64, f64, f64)) -> bool {
         (a.0 - b.0).abs() < 1e-12 && (a.1 - b.1).abs() < 1e-12 && (a.2 - b.2).abs() < 1e-12
     }
@@ -1533,7 +1661,7 @@ mod tests {
     #[test]
     fn the_721_mix_reports_shares_and_deviation_from_target() {
         use Class721::*;
-        let cases: [(&str, Vec<Class721>, (f64, f64, f64), Option<(f64, f64, f64)>); 4] = [
+        let cases: [(&str, Vec<Class721>, Shares, Option<Shares>); 4] = [
             ("nothing recorded", vec![], (0.0, 0.0, 0.0), None),
             (
                 "exactly on target",
@@ -1569,7 +1697,14 @@ mod tests {
     #[test]
     fn mixes_merge_into_the_same_counts_as_one_recount() {
         use Class721::*;
-        let raw = [Service, Management, Service, Enforcement, Service, Management];
+        let raw = [
+            Service,
+            Management,
+            Service,
+            Enforcement,
+            Service,
+            Management,
+        ];
         let mut street = Mix721::default();
         for community in raw.chunks(2) {
             street.merge(community.iter().copied().collect());

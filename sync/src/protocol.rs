@@ -1,0 +1,400 @@
+//! Wire types of `POST /api/v1/sync/push` and `POST /api/v1/sync/pull`, and the catalogue
+//! of mutations with their arguments.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{SyncError, SyncResult};
+
+/// The protocol version this server speaks. Older clients get `426 Upgrade Required` and
+/// keep their queue.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The most mutations one push may carry.
+pub const MAX_BATCH: usize = 100;
+/// The largest serialised arguments of one mutation.
+pub const MAX_MUTATION_BYTES: usize = 64 * 1024;
+/// The most changes one pull page returns.
+pub const MAX_PULL_LIMIT: u32 = 500;
+
+/// A batch of queued mutations from one client install.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// Identifies one app install; its mutation ids are contiguous from 1.
+    pub client_id: String,
+    pub protocol_version: u32,
+    pub mutations: Vec<MutationEnvelope>,
+}
+
+/// One queued intent, as the device recorded it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MutationEnvelope {
+    /// Contiguous per client, starting at 1.
+    pub id: u64,
+    /// What to do, e.g. `case.report`.
+    pub name: String,
+    pub args: Value,
+    /// When the device says it happened: evidence, never order.
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+/// How a mutation ended. Every mutation ends in exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Applied,
+    /// Applied, and a conflict was recorded (e.g. a concurrent edit of the same field).
+    AppliedWithConflict,
+    /// Not applied; a conflict record says why and keeps the evidence.
+    Rejected,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::AppliedWithConflict => "applied_with_conflict",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// Why a mutation was rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// `invalid`, `forbidden`, `conflict`, `not_found` or `unknown_mutation`.
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+    /// The record's current state, when the rejection is about state (e.g. a transition
+    /// from the wrong status).
+    pub current: Option<Value>,
+}
+
+/// A conflict record as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictView {
+    pub id: String,
+    /// `concurrent_edit`, `rejected`, `forbidden` or `deleted`.
+    pub kind: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub detail: Value,
+}
+
+/// The answer for one mutation. Stored with the mutation and returned unchanged on replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutationResult {
+    pub mutation_id: u64,
+    pub outcome: Outcome,
+    pub conflict: Option<ConflictView>,
+    pub rejection: Option<Rejection>,
+}
+
+/// The answer to a push: one result per mutation taken, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<MutationResult>,
+    /// The last mutation id the server has applied for this client.
+    pub last_mutation_id: u64,
+    pub server_epoch: String,
+}
+
+/// A request for the changes after a cursor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    pub client_id: String,
+    pub protocol_version: u32,
+    /// Absent on first sync and after a reset.
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Upsert carries the record's full new state; delete removes it from the replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    Upsert,
+    Delete,
+}
+
+/// One record's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// `case`, `case_activity`, `photo`, `conflict`.
+    pub entity: String,
+    pub id: String,
+    pub op: ChangeOp,
+    pub data: Option<Value>,
+}
+
+/// A page of changes. Apply it atomically, then store `cursor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    pub cursor: String,
+    pub has_more: bool,
+    /// The client's last applied mutation id, read in the same snapshot as the changes:
+    /// pending mutations up to it are reflected in this page's state.
+    pub last_mutation_id: u64,
+    pub server_epoch: String,
+    /// Drop every synced record before applying this page (server restored from backup,
+    /// cursor too old). Never drop the queue.
+    pub reset: bool,
+    /// Communities no longer in the caller's scope: drop their records.
+    pub dropped_communities: Vec<String>,
+}
+
+// ---- the mutation catalogue -----------------------------------------------------------
+
+/// An edit of a descriptive field against the revision the device last saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldEdit {
+    pub value: String,
+    pub base_rev: i64,
+}
+
+/// `case.report`: a new case, with an id made on the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseReportArgs {
+    pub case_id: String,
+    pub category_code: String,
+    pub description: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub crs: Option<String>,
+    #[serde(default)]
+    pub photos: Vec<String>,
+    pub source: Option<String>,
+    #[serde(default)]
+    pub anonymous: bool,
+}
+
+/// A workflow command on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TransitionCommand {
+    Accept,
+    Void {
+        reason: String,
+    },
+    Dispatch {
+        officer_id: String,
+    },
+    Start,
+    Resolve {
+        note: String,
+        #[serde(default)]
+        photos: Vec<String>,
+    },
+    Verify {
+        passed: bool,
+        outcome: Option<String>,
+        note: String,
+    },
+    Defer {
+        reason: String,
+        resume_on: chrono::NaiveDate,
+    },
+    Resume,
+    MarkDuplicate {
+        original_id: String,
+    },
+    Evaluate {
+        rating: u8,
+        comment: Option<String>,
+    },
+    NotFixed {
+        comment: String,
+    },
+    Withdraw,
+}
+
+/// `case.transition`: a validated workflow command, never a status value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseTransitionArgs {
+    pub case_id: String,
+    pub command: TransitionCommand,
+}
+
+/// `case.update_fields`: descriptive fields merge per field; supervisor-owned fields are
+/// role-checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseUpdateFieldsArgs {
+    pub case_id: String,
+    pub description: Option<FieldEdit>,
+    pub notes: Option<FieldEdit>,
+    pub priority: Option<String>,
+}
+
+/// `case.comment`: an append-only note with photos; never conflicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseCommentArgs {
+    pub case_id: String,
+    pub text: String,
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+/// Every mutation this server executes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mutation {
+    CaseReport(CaseReportArgs),
+    CaseTransition(CaseTransitionArgs),
+    CaseUpdateFields(CaseUpdateFieldsArgs),
+    CaseComment(CaseCommentArgs),
+}
+
+fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
+    serde_json::from_value(value.clone()).map_err(|e| SyncError::InvalidArgs {
+        field: "args".into(),
+        reason: e.to_string(),
+    })
+}
+
+impl Mutation {
+    /// The wire names, for documentation and errors.
+    pub const NAMES: [&'static str; 4] = [
+        "case.report",
+        "case.transition",
+        "case.update_fields",
+        "case.comment",
+    ];
+
+    /// Reads a mutation from its envelope.
+    pub fn parse(name: &str, value: &Value) -> SyncResult<Mutation> {
+        let size = serde_json::to_vec(value)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        if size > MAX_MUTATION_BYTES {
+            return Err(SyncError::InvalidArgs {
+                field: "args".into(),
+                reason: format!("arguments are {size} bytes; the limit is {MAX_MUTATION_BYTES}"),
+            });
+        }
+        match name {
+            "case.report" => Ok(Mutation::CaseReport(args(value)?)),
+            "case.transition" => Ok(Mutation::CaseTransition(args(value)?)),
+            "case.update_fields" => Ok(Mutation::CaseUpdateFields(args(value)?)),
+            "case.comment" => Ok(Mutation::CaseComment(args(value)?)),
+            other => Err(SyncError::UnknownMutation {
+                name: other.to_owned(),
+            }),
+        }
+    }
+
+    /// The wire name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mutation::CaseReport(_) => "case.report",
+            Mutation::CaseTransition(_) => "case.transition",
+            Mutation::CaseUpdateFields(_) => "case.update_fields",
+            Mutation::CaseComment(_) => "case.comment",
+        }
+    }
+}
+
+/// Checks a push batch: protocol version, size, and ids strictly contiguous.
+pub fn check_batch(req: &PushRequest) -> SyncResult<()> {
+    if req.protocol_version != PROTOCOL_VERSION {
+        return Err(SyncError::Protocol(format!(
+            "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+            req.protocol_version
+        )));
+    }
+    if req.mutations.is_empty() || req.mutations.len() > MAX_BATCH {
+        return Err(SyncError::Protocol(format!(
+            "a push carries 1 to {MAX_BATCH} mutations"
+        )));
+    }
+    for pair in req.mutations.windows(2) {
+        if pair[1].id != pair[0].id + 1 {
+            return Err(SyncError::Protocol(format!(
+                "mutation ids must be contiguous: {} follows {}",
+                pair[1].id, pair[0].id
+            )));
+        }
+    }
+    if req.mutations[0].id == 0 {
+        return Err(SyncError::Protocol("mutation ids start at 1".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn push(ids: &[u64], version: u32) -> PushRequest {
+        PushRequest {
+            client_id: "c".into(),
+            protocol_version: version,
+            mutations: ids
+                .iter()
+                .map(|id| MutationEnvelope {
+                    id: *id,
+                    name: "case.comment".into(),
+                    args: json!({}),
+                    observed_at: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn batches_must_be_contiguous_non_empty_and_current() {
+        assert!(check_batch(&push(&[1, 2, 3], PROTOCOL_VERSION)).is_ok());
+        assert!(check_batch(&push(&[5, 6], PROTOCOL_VERSION)).is_ok());
+        assert!(check_batch(&push(&[1, 3], PROTOCOL_VERSION)).is_err());
+        assert!(check_batch(&push(&[2, 1], PROTOCOL_VERSION)).is_err());
+        assert!(check_batch(&push(&[], PROTOCOL_VERSION)).is_err());
+        assert!(check_batch(&push(&[0], PROTOCOL_VERSION)).is_err());
+        assert!(check_batch(&push(&[1], PROTOCOL_VERSION + 1)).is_err());
+        let big: Vec<u64> = (1..=(MAX_BATCH as u64 + 1)).collect();
+        assert!(check_batch(&push(&big, PROTOCOL_VERSION)).is_err());
+    }
+
+    #[test]
+    fn mutations_parse_by_name_and_refuse_unknown_names_and_fields() {
+        let ok = Mutation::parse(
+            "case.transition",
+            &json!({"case_id": "x", "command": {"type": "resolve", "note": "fixed", "photos": []}}),
+        );
+        assert!(matches!(ok, Ok(Mutation::CaseTransition(_))));
+        assert!(matches!(
+            Mutation::parse("case.explode", &json!({})),
+            Err(SyncError::UnknownMutation { .. })
+        ));
+        assert!(matches!(
+            Mutation::parse(
+                "case.comment",
+                &json!({"case_id": "x", "text": "t", "extra": 1})
+            ),
+            Err(SyncError::InvalidArgs { .. })
+        ));
+        let huge = json!({"case_id": "x", "text": "a".repeat(MAX_MUTATION_BYTES)});
+        assert!(matches!(
+            Mutation::parse("case.comment", &huge),
+            Err(SyncError::InvalidArgs { .. })
+        ));
+    }
+
+    #[test]
+    fn a_status_value_is_not_a_transition() {
+        let r = Mutation::parse(
+            "case.transition",
+            &json!({"case_id": "x", "command": {"type": "set_status", "status": "closed"}}),
+        );
+        assert!(r.is_err());
+    }
+}
