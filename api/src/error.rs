@@ -36,6 +36,12 @@ pub enum ApiError {
     Conflict(String),
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// A sync push skipped mutation ids: the client must send `expected` next.
+    #[error("mutation ids must continue from {expected}; send mutation {expected} first")]
+    MutationGap { expected: u64 },
+    /// The client speaks an older protocol: it must update, keeping its queue.
+    #[error("this app version is too old to sync; update it (your queued work is kept)")]
+    UpgradeRequired,
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// A transient failure: the client should retry after the given time.
@@ -55,6 +61,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For a sync gap: the mutation id the server expects next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_mutation_id: Option<u64>,
 }
 
 impl ApiError {
@@ -89,6 +98,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
+            ApiError::MutationGap { .. } => ("mutation-gap", "Mutation ids are not contiguous"),
+            ApiError::UpgradeRequired => ("upgrade-required", "Update the app to sync"),
             ApiError::Unavailable { .. } => ("unavailable", "Temporarily unavailable"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
@@ -111,6 +122,10 @@ impl ApiError {
             status: self.status_code().as_u16(),
             detail: self.to_string(),
             field: self.field(),
+            expected_mutation_id: match self {
+                ApiError::MutationGap { expected } => Some(*expected),
+                _ => None,
+            },
         }
     }
 }
@@ -132,6 +147,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::MutationGap { .. } => StatusCode::CONFLICT,
+            ApiError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

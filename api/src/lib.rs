@@ -2,6 +2,7 @@
 //! background jobs, assembled by [`Application::build`].
 
 pub mod auth;
+pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -16,6 +17,7 @@ pub mod org;
 pub mod otp;
 pub mod routes;
 pub mod state;
+pub mod sync;
 
 use std::net::TcpListener;
 use std::sync::Arc;

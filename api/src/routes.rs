@@ -3,7 +3,7 @@
 
 use actix_web::web;
 
-use crate::handlers::{auth, health, lists, org, people, public};
+use crate::handlers::{auth, cases, health, lists, org, people, public, sync};
 
 macro_rules! routes {
     ($( $method:ident $path:literal => $handler:path; )*) => {
@@ -62,4 +62,11 @@ routes! {
     post "/api/v1/stations" => public::create_station;
     get "/api/v1/public/stations" => public::list_stations;
     get "/api/v1/public/communities/{code}/studio" => public::get_community_studio;
+
+    post "/api/v1/cases" => cases::create_case;
+    get "/api/v1/cases/{id}" => cases::get_case;
+    post "/api/v1/cases/{id}/transitions" => cases::transition_case;
+
+    post "/api/v1/sync/push" => sync::push_mutations;
+    post "/api/v1/sync/pull" => sync::pull_changes;
 }

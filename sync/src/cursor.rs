@@ -27,11 +27,15 @@ pub struct Cursor {
     pub backfill: Option<Backfill>,
 }
 
-/// Progress of a backfill of newly granted communities.
+/// Progress of a backfill of newly granted communities: their history up to the main
+/// position (`until`), after which the main log carries them like any other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backfill {
     pub communities: Vec<String>,
-    pub after_id: Option<String>,
+    pub txid: i64,
+    pub seq: i64,
+    pub until_txid: i64,
+    pub until_seq: i64,
 }
 
 impl Cursor {

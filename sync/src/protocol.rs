@@ -2,6 +2,7 @@
 //! of mutations with their arguments.
 
 use chrono::{DateTime, Utc};
+use patrol_domain::case::CaseCommand;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -176,52 +177,12 @@ pub struct CaseReportArgs {
     pub anonymous: bool,
 }
 
-/// A workflow command on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum TransitionCommand {
-    Accept,
-    Void {
-        reason: String,
-    },
-    Dispatch {
-        officer_id: String,
-    },
-    Start,
-    Resolve {
-        note: String,
-        #[serde(default)]
-        photos: Vec<String>,
-    },
-    Verify {
-        passed: bool,
-        outcome: Option<String>,
-        note: String,
-    },
-    Defer {
-        reason: String,
-        resume_on: chrono::NaiveDate,
-    },
-    Resume,
-    MarkDuplicate {
-        original_id: String,
-    },
-    Evaluate {
-        rating: u8,
-        comment: Option<String>,
-    },
-    NotFixed {
-        comment: String,
-    },
-    Withdraw,
-}
-
 /// `case.transition`: a validated workflow command, never a status value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseTransitionArgs {
     pub case_id: String,
-    pub command: TransitionCommand,
+    pub command: CaseCommand,
 }
 
 /// `case.update_fields`: descriptive fields merge per field; supervisor-owned fields are
@@ -368,7 +329,7 @@ mod tests {
     fn mutations_parse_by_name_and_refuse_unknown_names_and_fields() {
         let ok = Mutation::parse(
             "case.transition",
-            &json!({"case_id": "x", "command": {"type": "resolve", "note": "fixed", "photos": []}}),
+            &json!({"case_id": "x", "command": {"command": "resolve", "evidence": ["fixed"], "note": ""}}),
         );
         assert!(matches!(ok, Ok(Mutation::CaseTransition(_))));
         assert!(matches!(
@@ -393,7 +354,7 @@ mod tests {
     fn a_status_value_is_not_a_transition() {
         let r = Mutation::parse(
             "case.transition",
-            &json!({"case_id": "x", "command": {"type": "set_status", "status": "closed"}}),
+            &json!({"case_id": "x", "command": {"command": "set_status", "status": "closed"}}),
         );
         assert!(r.is_err());
     }

@@ -834,3 +834,197 @@ pub fn job_run_count(conn: &mut DbConn, job: &str) -> StoreResult<i64> {
         .count()
         .get_result(conn)?)
 }
+
+// ---- cases ----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = cases, treat_none_as_null = true)]
+pub struct CaseRow {
+    pub id: String,
+    pub community_id: String,
+    pub grid_cell_id: Option<String>,
+    pub category_id: String,
+    pub source: String,
+    pub status: String,
+    pub close_outcome: Option<String>,
+    pub description: String,
+    pub description_rev: i64,
+    pub notes: String,
+    pub notes_rev: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub reporter_id: Option<String>,
+    pub reporter_anonymous: bool,
+    pub first_contact_id: Option<String>,
+    pub handler_id: Option<String>,
+    pub priority: String,
+    pub deadline_at: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub rework_count: i32,
+    pub deferred_from: Option<String>,
+    pub duplicate_of: Option<String>,
+    pub self_handled: bool,
+    pub class_721: String,
+    pub observed_at: Option<i64>,
+    pub observed_at_suspect: bool,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_activities)]
+pub struct ActivityRow {
+    pub id: String,
+    pub case_id: String,
+    pub actor_id: Option<String>,
+    pub actor_role: String,
+    pub kind: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub note: String,
+    pub evidence: String,
+    pub class_721: Option<String>,
+    pub observed_at: Option<i64>,
+    pub recorded_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = photos)]
+pub struct PhotoRow {
+    pub id: String,
+    pub sha256: String,
+    pub owner_kind: String,
+    pub owner_id: String,
+    pub community_id: Option<String>,
+    pub added_by: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = conflicts)]
+pub struct ConflictRow {
+    pub id: String,
+    pub kind: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub community_id: Option<String>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub mutation_id: Option<i64>,
+    pub detail: String,
+    pub created_at: i64,
+}
+
+pub fn insert_case(conn: &mut DbConn, row: &CaseRow) -> StoreResult<()> {
+    diesel::insert_into(cases::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn case_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<CaseRow>> {
+    cases::table
+        .find(id)
+        .select(CaseRow::as_select())
+        .first(conn)
+        .found()
+}
+
+/// Writes a case's new state. The caller has read it in the same write transaction.
+pub fn update_case(conn: &mut DbConn, row: &CaseRow) -> StoreResult<()> {
+    diesel::update(cases::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_activity(conn: &mut DbConn, row: &ActivityRow) -> StoreResult<()> {
+    diesel::insert_into(case_activities::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn activities_of(conn: &mut DbConn, case_id: &str) -> StoreResult<Vec<ActivityRow>> {
+    Ok(case_activities::table
+        .filter(case_activities::case_id.eq(case_id))
+        .order(case_activities::id)
+        .select(ActivityRow::as_select())
+        .load(conn)?)
+}
+
+/// Adds a photo reference unless the owner already has that hash (set union).
+pub fn insert_photo_once(conn: &mut DbConn, row: &PhotoRow) -> StoreResult<bool> {
+    let exists: i64 = photos::table
+        .filter(photos::owner_kind.eq(&row.owner_kind))
+        .filter(photos::owner_id.eq(&row.owner_id))
+        .filter(photos::sha256.eq(&row.sha256))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(photos::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(true)
+}
+
+pub fn photos_of(
+    conn: &mut DbConn,
+    owner_kind: &str,
+    owner_id: &str,
+) -> StoreResult<Vec<PhotoRow>> {
+    Ok(photos::table
+        .filter(photos::owner_kind.eq(owner_kind))
+        .filter(photos::owner_id.eq(owner_id))
+        .order(photos::id)
+        .select(PhotoRow::as_select())
+        .load(conn)?)
+}
+
+pub fn blob_exists(conn: &mut DbConn, sha256: &str) -> StoreResult<bool> {
+    let n: i64 = blobs::table
+        .filter(blobs::sha256.eq(sha256))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn insert_conflict(conn: &mut DbConn, row: &ConflictRow) -> StoreResult<()> {
+    diesel::insert_into(conflicts::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn conflicts_of(
+    conn: &mut DbConn,
+    entity: &str,
+    entity_id: &str,
+) -> StoreResult<Vec<ConflictRow>> {
+    Ok(conflicts::table
+        .filter(conflicts::entity.eq(entity))
+        .filter(conflicts::entity_id.eq(entity_id))
+        .order(conflicts::id)
+        .select(ConflictRow::as_select())
+        .load(conn)?)
+}
+
+pub fn category_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<CategoryRow>> {
+    categories::table
+        .find(id)
+        .select(CategoryRow::as_select())
+        .first(conn)
+        .found()
+}
+
+pub fn community_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<CommunityRow>> {
+    communities::table
+        .find(id)
+        .select(CommunityRow::as_select())
+        .first(conn)
+        .found()
+}

@@ -2,11 +2,13 @@
 //! One module per resource; DTOs live beside their handlers.
 
 pub mod auth;
+pub mod cases;
 pub mod health;
 pub mod lists;
 pub mod org;
 pub mod people;
 pub mod public;
+pub mod sync;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,0 +1,614 @@
+//! Case commands: report, transition, edit fields, comment. Each is one domain command
+//! that both the online endpoints and sync push call, inside the caller's write
+//! transaction. A command either applies (possibly with a recorded conflict) or refuses
+//! with a [`DomainError`] having written nothing; the caller decides what a refusal
+//! leaves behind (sync keeps the evidence, online answers 4xx).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use patrol_domain::DomainError;
+use patrol_domain::case::{self, Actor, CaseCommand, CaseSource, CaseState, CaseStatus, Handler};
+use patrol_domain::geometry::{Crs, LatLon};
+use patrol_domain::role::{Role, Scope};
+use patrol_sync::merge::{FieldMerge, far_future, may_set_supervisor_fields, merge_descriptive};
+use patrol_sync::protocol::{
+    CaseCommentArgs, CaseReportArgs, CaseTransitionArgs, CaseUpdateFieldsArgs, FieldEdit,
+};
+use serde_json::{Value, json};
+
+use crate::db::store::{self, ActivityRow, CaseRow, ConflictRow, PhotoRow};
+use crate::db::{DbConn, StoreError};
+use crate::ids::{new_id, now_ms};
+use crate::org::locator::Locator;
+use crate::sync::changes;
+
+/// Who is acting, what they may see, and where the command came from.
+pub struct Ctx {
+    pub actor: Actor,
+    pub scope: Scope,
+    pub locator: Arc<Locator>,
+    /// `(client_id, mutation_id)` when the command arrived through sync.
+    pub origin: Option<(String, i64)>,
+    /// Device time of the intent: evidence only.
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+/// A command that applied.
+#[derive(Debug)]
+pub struct Applied {
+    pub case: CaseRow,
+    /// Set when the apply recorded a conflict (e.g. a concurrent edit).
+    pub conflict: Option<ConflictRow>,
+}
+
+/// Store errors are transient or internal; domain errors are the command's refusal.
+pub type CommandResult = Result<Result<Applied, DomainError>, StoreError>;
+
+const MAX_DESCRIPTION: usize = 2000;
+const MAX_NOTES: usize = 4000;
+const MAX_PHOTOS: usize = 20;
+
+fn check_text(field: &str, raw: &str, max: usize, required: bool) -> Result<String, DomainError> {
+    let text = raw.trim();
+    if required && text.is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Photos are addressed by SHA-256 of their bytes, lowercase hex.
+pub fn check_photo_hashes(field: &str, hashes: &[String]) -> Result<(), DomainError> {
+    if hashes.len() > MAX_PHOTOS {
+        return Err(DomainError::invalid(
+            field,
+            format!("at most {MAX_PHOTOS} photos"),
+        ));
+    }
+    for (i, h) in hashes.iter().enumerate() {
+        if h.len() != 64
+            || !h
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(DomainError::invalid(
+                format!("{field}[{i}]"),
+                "must be the SHA-256 of the photo as 64 lowercase hex digits",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// May the actor act on this case at all? Outsiders get "not found", never a hint.
+fn may_touch(ctx: &Ctx, c: &CaseRow) -> bool {
+    let a = &ctx.actor;
+    match a.role {
+        Role::Admin => true,
+        Role::Resident => c.reporter_id.as_deref() == Some(a.user_id.as_str()),
+        Role::Department => c.handler_id.as_deref() == Some(a.user_id.as_str()),
+        _ => {
+            ctx.scope.includes_community(&c.community_id)
+                || c.reporter_id.as_deref() == Some(a.user_id.as_str())
+        }
+    }
+}
+
+/// A case the actor may read, or `None` (also when it exists out of scope).
+pub fn visible(conn: &mut DbConn, ctx: &Ctx, case_id: &str) -> Result<Option<CaseRow>, StoreError> {
+    Ok(store::case_by_id(conn, case_id)?.filter(|c| may_touch(ctx, c)))
+}
+
+fn load_for(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    case_id: &str,
+) -> Result<Result<CaseRow, DomainError>, StoreError> {
+    Ok(match store::case_by_id(conn, case_id)? {
+        Some(c) if may_touch(ctx, &c) => Ok(c),
+        Some(_) if ctx.actor.role.is_community_scoped() || ctx.actor.role == Role::Supervisor => {
+            Err(DomainError::forbidden(
+                "this case's community is not (or no longer) in your scope",
+            ))
+        }
+        _ => Err(DomainError::not_found(format!("case {case_id}"))),
+    })
+}
+
+fn state_of(c: &CaseRow) -> Result<CaseState, StoreError> {
+    let status: CaseStatus = c
+        .status
+        .parse()
+        .map_err(|e: DomainError| StoreError::Corrupt(e.to_string()))?;
+    let deferred_from = c
+        .deferred_from
+        .as_deref()
+        .map(str::parse::<CaseStatus>)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(CaseState {
+        status,
+        reporter_id: c.reporter_id.clone(),
+        first_contact_id: c.first_contact_id.clone(),
+        handler: c.handler_id.clone().map(Handler::Officer),
+        rework_count: u32::try_from(c.rework_count).unwrap_or(0),
+        resolved_by: c.resolved_by.clone(),
+        deferred_from,
+        open_department_tasks: 0,
+        self_handled: c.self_handled,
+    })
+}
+
+fn activity(c: &CaseRow, ctx: &Ctx, kind: &str, note: &str, evidence: Value) -> ActivityRow {
+    ActivityRow {
+        id: new_id(),
+        case_id: c.id.clone(),
+        actor_id: Some(ctx.actor.user_id.clone()),
+        actor_role: ctx.actor.role.as_str().into(),
+        kind: kind.into(),
+        from_status: None,
+        to_status: None,
+        note: note.into(),
+        evidence: evidence.to_string(),
+        class_721: None,
+        observed_at: ctx.observed_at.map(|t| t.timestamp_millis()),
+        recorded_at: now_ms(),
+    }
+}
+
+fn add_activity(conn: &mut DbConn, c: &CaseRow, a: &ActivityRow) -> Result<(), StoreError> {
+    store::insert_activity(conn, a)?;
+    changes::activity_added(conn, a, &c.community_id, c.reporter_id.as_deref())
+}
+
+fn add_photos(
+    conn: &mut DbConn,
+    c: &CaseRow,
+    ctx: &Ctx,
+    hashes: &[String],
+) -> Result<(), StoreError> {
+    for h in hashes {
+        let p = PhotoRow {
+            id: new_id(),
+            sha256: h.clone(),
+            owner_kind: "case".into(),
+            owner_id: c.id.clone(),
+            community_id: Some(c.community_id.clone()),
+            added_by: Some(ctx.actor.user_id.clone()),
+            created_at: now_ms(),
+        };
+        if store::insert_photo_once(conn, &p)? {
+            let available = store::blob_exists(conn, h)?;
+            changes::photo_changed(conn, &p, available, c.reporter_id.as_deref())?;
+        }
+    }
+    Ok(())
+}
+
+/// Bumps the version, writes the case and its change.
+fn save(conn: &mut DbConn, c: &mut CaseRow) -> Result<(), StoreError> {
+    c.version += 1;
+    c.updated_at = now_ms();
+    store::update_case(conn, c)?;
+    changes::case_changed(conn, c)
+}
+
+/// Records a conflict that a successful apply produced, and its change.
+pub fn record_conflict(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    kind: &str,
+    entity: &str,
+    entity_id: &str,
+    community_id: Option<&str>,
+    detail: Value,
+) -> Result<ConflictRow, StoreError> {
+    let row = ConflictRow {
+        id: new_id(),
+        kind: kind.into(),
+        entity: entity.into(),
+        entity_id: entity_id.into(),
+        community_id: community_id.map(str::to_owned),
+        user_id: Some(ctx.actor.user_id.clone()),
+        client_id: ctx.origin.as_ref().map(|(c, _)| c.clone()),
+        mutation_id: ctx.origin.as_ref().map(|(_, m)| *m),
+        detail: detail.to_string(),
+        created_at: now_ms(),
+    };
+    store::insert_conflict(conn, &row)?;
+    changes::conflict_recorded(conn, &row)?;
+    Ok(row)
+}
+
+/// `case.report`: a new case from a resident, an officer's patrol find, a whistle or a
+/// hotline call entered by staff. Reports are never lost: a report located in a
+/// community outside the reporter's scope is kept and reaches whoever covers it.
+pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandResult {
+    let checked = (|| -> Result<_, DomainError> {
+        uuid::Uuid::parse_str(&args.case_id)
+            .map_err(|_| DomainError::invalid("case_id", "must be a UUID made on the device"))?;
+        let description = check_text("description", &args.description, MAX_DESCRIPTION, true)?;
+        let crs: Crs = args
+            .crs
+            .as_deref()
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default();
+        let at = LatLon::parse(args.lat, args.lon, crs, "")?;
+        check_photo_hashes("photos", &args.photos)?;
+        let source = match args.source.as_deref() {
+            Some(s) => s.parse::<CaseSource>()?,
+            None if ctx.actor.role == Role::Resident => CaseSource::ResidentApp,
+            None => CaseSource::PatrolFind,
+        };
+        if ctx.actor.role == Role::Resident
+            && !matches!(source, CaseSource::ResidentApp | CaseSource::Suggestion)
+        {
+            return Err(DomainError::invalid(
+                "source",
+                "residents report through the app or as a suggestion",
+            ));
+        }
+        if matches!(ctx.actor.role, Role::Department) {
+            return Err(DomainError::forbidden(
+                "departments do not report cases; they handle dispatched tasks",
+            ));
+        }
+        let (community, cell) = ctx.locator.locate(&at);
+        let community = community
+            .ok_or_else(|| DomainError::invalid("lat", "the location is outside the district"))?;
+        Ok((description, at, source, community, cell))
+    })();
+    let (description, at, source, community, cell) = match checked {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Some(existing) = store::case_by_id(conn, &args.case_id)? {
+        // The same report arriving again from another install of the same person is the
+        // same report; anyone else reusing the id is refused.
+        return Ok(
+            if existing.created_by.as_deref() == Some(ctx.actor.user_id.as_str()) {
+                Ok(Applied {
+                    case: existing,
+                    conflict: None,
+                })
+            } else {
+                Err(DomainError::conflict("this case id is already taken"))
+            },
+        );
+    }
+    let Some(category) = store::category_by_code(conn, &args.category_code)?.filter(|c| c.active)
+    else {
+        return Ok(Err(DomainError::invalid(
+            "category_code",
+            format!("no active category {:?}", args.category_code),
+        )));
+    };
+    let now = now_ms();
+    let staff = ctx.actor.role.is_staff();
+    let row = CaseRow {
+        id: args.case_id.clone(),
+        community_id: community.id,
+        grid_cell_id: cell.map(|c| c.id),
+        category_id: category.id,
+        source: source.as_str().into(),
+        status: CaseStatus::Reported.as_str().into(),
+        close_outcome: None,
+        description,
+        description_rev: 1,
+        notes: String::new(),
+        notes_rev: 0,
+        lat: at.lat,
+        lon: at.lon,
+        reporter_id: (!staff).then(|| ctx.actor.user_id.clone()),
+        reporter_anonymous: args.anonymous,
+        first_contact_id: staff.then(|| ctx.actor.user_id.clone()),
+        handler_id: None,
+        priority: "normal".into(),
+        deadline_at: None,
+        resolved_by: None,
+        rework_count: 0,
+        deferred_from: None,
+        duplicate_of: None,
+        self_handled: false,
+        class_721: category.default_class_721,
+        observed_at: ctx.observed_at.map(|t| t.timestamp_millis()),
+        observed_at_suspect: ctx.observed_at.is_some_and(|t| far_future(t, Utc::now())),
+        created_by: Some(ctx.actor.user_id.clone()),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    store::insert_case(conn, &row)?;
+    changes::case_changed(conn, &row)?;
+    let mut a = activity(&row, ctx, "reported", "", json!({ "photos": args.photos }));
+    a.to_status = Some(row.status.clone());
+    add_activity(conn, &row, &a)?;
+    add_photos(conn, &row, ctx, &args.photos)?;
+    Ok(Ok(Applied {
+        case: row,
+        conflict: None,
+    }))
+}
+
+/// The status a command leads to when it applies cleanly, for commands that have one.
+fn target_of(cmd: &CaseCommand) -> Option<CaseStatus> {
+    Some(match cmd {
+        CaseCommand::Accept => CaseStatus::Accepted,
+        CaseCommand::Void { .. } => CaseStatus::Voided,
+        CaseCommand::Start => CaseStatus::InProgress,
+        CaseCommand::Resolve { .. } => CaseStatus::Resolved,
+        CaseCommand::Defer { .. } => CaseStatus::Deferred,
+        CaseCommand::MarkDuplicate { .. } => CaseStatus::Duplicate,
+        CaseCommand::Withdraw => CaseStatus::Withdrawn,
+        _ => return None,
+    })
+}
+
+/// `case.transition`: a workflow command validated by the domain state machine. A
+/// command whose effect is already the case's state (two officers resolving the same
+/// case offline) succeeds without a second transition; its evidence is still added.
+pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> CommandResult {
+    let mut c = match load_for(conn, ctx, &args.case_id)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let state = state_of(&c)?;
+    if let CaseCommand::Dispatch {
+        to: Handler::Officer(id),
+    } = &args.command
+    {
+        let ok = store::user_by_id(conn, id)?
+            .is_some_and(|u| u.active && u.role == Role::Officer.as_str());
+        if !ok {
+            return Ok(Err(DomainError::invalid(
+                "command.to",
+                "no such active officer",
+            )));
+        }
+    }
+    if let CaseCommand::Dispatch {
+        to: Handler::Departments(_),
+    } = &args.command
+    {
+        return Ok(Err(DomainError::invalid(
+            "command.to",
+            "dispatch to departments goes through escalation",
+        )));
+    }
+    let photos: Vec<String> = match &args.command {
+        CaseCommand::Resolve { evidence, .. } => {
+            evidence.iter().filter(|e| is_hash(e)).cloned().collect()
+        }
+        _ => Vec::new(),
+    };
+    let t = match case::apply(&state, &args.command, &ctx.actor) {
+        Ok(t) => t,
+        Err(DomainError::Conflict { .. }) if target_of(&args.command) == Some(state.status) => {
+            let a = activity(
+                &c,
+                ctx,
+                "duplicate_command",
+                "the case was already in this state",
+                serde_json::to_value(&args.command).unwrap_or(Value::Null),
+            );
+            add_activity(conn, &c, &a)?;
+            add_photos(conn, &c, ctx, &photos)?;
+            return Ok(Ok(Applied {
+                case: c,
+                conflict: None,
+            }));
+        }
+        Err(e) => return Ok(Err(e)),
+    };
+    let next = case::next_state(&state, &t);
+    c.status = next.status.as_str().into();
+    c.handler_id = match next.handler {
+        Some(Handler::Officer(id)) => Some(id),
+        _ => None,
+    };
+    c.rework_count = i32::try_from(next.rework_count).unwrap_or(i32::MAX);
+    c.resolved_by = next.resolved_by;
+    c.deferred_from = next.deferred_from.map(|s| s.as_str().to_owned());
+    if let Some(outcome) = t.outcome {
+        c.close_outcome = Some(outcome.as_str().into());
+    }
+    if let Some(original) = &t.original_id {
+        if store::case_by_id(conn, original)?.is_none() {
+            return Ok(Err(DomainError::invalid(
+                "command.original_id",
+                "no such case",
+            )));
+        }
+        c.duplicate_of = Some(original.clone());
+    }
+    if c.first_contact_id.is_none() && ctx.actor.role.is_staff() {
+        c.first_contact_id = Some(ctx.actor.user_id.clone());
+    }
+    save(conn, &mut c)?;
+    let mut a = activity(
+        &c,
+        ctx,
+        "transition",
+        t.note.as_deref().unwrap_or(""),
+        json!({ "evidence": t.evidence, "rating": t.rating }),
+    );
+    a.from_status = Some(t.from.as_str().into());
+    a.to_status = Some(t.to.as_str().into());
+    a.class_721 = Some(t.class_721.as_str().into());
+    add_activity(conn, &c, &a)?;
+    add_photos(conn, &c, ctx, &photos)?;
+    Ok(Ok(Applied {
+        case: c,
+        conflict: None,
+    }))
+}
+
+fn is_hash(s: &str) -> bool {
+    check_photo_hashes("evidence", std::slice::from_ref(&s.to_owned())).is_ok()
+}
+
+/// Statuses after which edits lose: the case was withdrawn or dismissed.
+fn is_gone(status: &str) -> bool {
+    matches!(status, "withdrawn" | "voided" | "duplicate")
+}
+
+/// `case.update_fields`: descriptive fields merge per field (a concurrent edit applies
+/// and is recorded with both values); priority is the supervisor's.
+pub fn update_fields(conn: &mut DbConn, ctx: &Ctx, args: &CaseUpdateFieldsArgs) -> CommandResult {
+    let mut c = match load_for(conn, ctx, &args.case_id)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    if is_gone(&c.status) {
+        return Ok(Err(DomainError::conflict(format!(
+            "the case was {}; the edit is not applied (current status: {})",
+            c.status, c.status
+        ))));
+    }
+    if args.priority.is_some() && !may_set_supervisor_fields(ctx.actor.role) {
+        return Ok(Err(DomainError::forbidden(
+            "only supervisors set a case's priority",
+        )));
+    }
+    if let Some(p) = &args.priority
+        && !matches!(p.as_str(), "low" | "normal" | "urgent")
+    {
+        return Ok(Err(DomainError::invalid(
+            "priority",
+            "must be low, normal or urgent",
+        )));
+    }
+    let check = |field: &str,
+                 e: &Option<FieldEdit>,
+                 max: usize|
+     -> Result<Option<FieldEdit>, DomainError> {
+        e.as_ref()
+            .map(|e| {
+                check_text(field, &e.value, max, field == "description").map(|value| FieldEdit {
+                    value,
+                    base_rev: e.base_rev,
+                })
+            })
+            .transpose()
+    };
+    let (description, notes) = match (
+        check("description", &args.description, MAX_DESCRIPTION),
+        check("notes", &args.notes, MAX_NOTES),
+    ) {
+        (Ok(d), Ok(n)) => (d, n),
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+    };
+    let mut concurrent = serde_json::Map::new();
+    let mut changed = Vec::new();
+    for (name, edit) in [("description", description), ("notes", notes)] {
+        let Some(edit) = edit else { continue };
+        let (current, rev) = if name == "description" {
+            (&c.description, c.description_rev)
+        } else {
+            (&c.notes, c.notes_rev)
+        };
+        let merged = merge_descriptive(current, rev, &edit);
+        let (value, new_rev) = match merged {
+            FieldMerge::Unchanged => continue,
+            FieldMerge::Clean { value, rev } => (value, rev),
+            FieldMerge::Concurrent {
+                value,
+                rev,
+                overwritten,
+                overwritten_rev,
+            } => {
+                concurrent.insert(
+                    name.into(),
+                    json!({ "applied": value, "overwritten": overwritten, "overwritten_rev": overwritten_rev, "base_rev": edit.base_rev }),
+                );
+                (value, rev)
+            }
+        };
+        if name == "description" {
+            c.description = value;
+            c.description_rev = new_rev;
+        } else {
+            c.notes = value;
+            c.notes_rev = new_rev;
+        }
+        changed.push(name);
+    }
+    if let Some(p) = &args.priority
+        && *p != c.priority
+    {
+        c.priority = p.clone();
+        changed.push("priority");
+    }
+    if changed.is_empty() {
+        return Ok(Ok(Applied {
+            case: c,
+            conflict: None,
+        }));
+    }
+    save(conn, &mut c)?;
+    let a = activity(&c, ctx, "edit", "", json!({ "fields": changed }));
+    add_activity(conn, &c, &a)?;
+    let conflict = if concurrent.is_empty() {
+        None
+    } else {
+        Some(record_conflict(
+            conn,
+            ctx,
+            "concurrent_edit",
+            "case",
+            &c.id,
+            Some(&c.community_id),
+            Value::Object(concurrent),
+        )?)
+    };
+    Ok(Ok(Applied { case: c, conflict }))
+}
+
+/// `case.comment`: append-only; never conflicts, except with a case that is gone.
+pub fn comment(conn: &mut DbConn, ctx: &Ctx, args: &CaseCommentArgs) -> CommandResult {
+    let c = match load_for(conn, ctx, &args.case_id)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let text = match check_text("text", &args.text, MAX_NOTES, args.photos.is_empty())
+        .and_then(|t| check_photo_hashes("photos", &args.photos).map(|()| t))
+    {
+        Ok(t) => t,
+        Err(e) => return Ok(Err(e)),
+    };
+    let a = activity(&c, ctx, "comment", &text, json!({ "photos": args.photos }));
+    add_activity(conn, &c, &a)?;
+    add_photos(conn, &c, ctx, &args.photos)?;
+    Ok(Ok(Applied {
+        case: c,
+        conflict: None,
+    }))
+}
+
+/// Keeps what a refused command carried (notes, photos) on the case's activity, so a
+/// rejected status change loses no evidence. Only for cases the actor may still touch.
+pub fn keep_evidence(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    case_id: &str,
+    command: &Value,
+    photos: &[String],
+) -> Result<(), StoreError> {
+    if let Some(c) = store::case_by_id(conn, case_id)?
+        && may_touch(ctx, &c)
+    {
+        let a = activity(&c, ctx, "rejected_attempt", "", command.clone());
+        add_activity(conn, &c, &a)?;
+        if check_photo_hashes("photos", photos).is_ok() {
+            add_photos(conn, &c, ctx, photos)?;
+        }
+    }
+    Ok(())
+}

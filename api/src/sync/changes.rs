@@ -1,0 +1,181 @@
+//! The change log: every write path appends the new state of each record it changed, in
+//! the same transaction, so pulls deliver supervisors' web edits, residents' reports and
+//! background jobs alike (SYNC.md, item 11).
+
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::db::schema::change_log;
+use crate::db::store::{ActivityRow, CaseRow, ConflictRow, PhotoRow};
+use crate::db::{DbConn, StoreResult};
+use crate::ids::{now_ms, rfc3339};
+
+/// One change to append.
+pub struct NewChange<'a> {
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    /// The community whose members may see it.
+    pub community_id: Option<&'a str>,
+    /// A person who may see it whatever their scope (the reporter, the conflict's owner).
+    pub user_id: Option<&'a str>,
+    pub op: &'a str,
+    pub payload: Value,
+}
+
+/// Appends a change. `seq` and (on PostgreSQL) the writing transaction's id are filled in
+/// by the database.
+pub fn record(conn: &mut DbConn, c: NewChange<'_>) -> StoreResult<()> {
+    diesel::insert_into(change_log::table)
+        .values((
+            change_log::community_id.eq(c.community_id),
+            change_log::user_id.eq(c.user_id),
+            change_log::entity.eq(c.entity),
+            change_log::entity_id.eq(c.entity_id),
+            change_log::op.eq(c.op),
+            change_log::payload.eq(c.payload.to_string()),
+            change_log::changed_at.eq(now_ms()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A case as devices replicate it. Reporter identity stays on the server.
+pub fn case_payload(c: &CaseRow) -> Value {
+    json!({
+        "id": c.id,
+        "community_id": c.community_id,
+        "grid_cell_id": c.grid_cell_id,
+        "category_id": c.category_id,
+        "source": c.source,
+        "status": c.status,
+        "close_outcome": c.close_outcome,
+        "description": c.description,
+        "description_rev": c.description_rev,
+        "notes": c.notes,
+        "notes_rev": c.notes_rev,
+        "lat": c.lat,
+        "lon": c.lon,
+        "handler_id": c.handler_id,
+        "first_contact_id": c.first_contact_id,
+        "priority": c.priority,
+        "deadline_at": c.deadline_at.map(rfc3339),
+        "rework_count": c.rework_count,
+        "self_handled": c.self_handled,
+        "class_721": c.class_721,
+        "observed_at": c.observed_at.map(rfc3339),
+        "observed_at_suspect": c.observed_at_suspect,
+        "created_at": rfc3339(c.created_at),
+        "updated_at": rfc3339(c.updated_at),
+        "version": c.version,
+    })
+}
+
+/// Records a case's new state.
+pub fn case_changed(conn: &mut DbConn, c: &CaseRow) -> StoreResult<()> {
+    record(
+        conn,
+        NewChange {
+            entity: "case",
+            entity_id: &c.id,
+            community_id: Some(&c.community_id),
+            user_id: c.reporter_id.as_deref(),
+            op: "upsert",
+            payload: case_payload(c),
+        },
+    )
+}
+
+pub fn activity_payload(a: &ActivityRow) -> Value {
+    json!({
+        "id": a.id,
+        "case_id": a.case_id,
+        "actor_id": a.actor_id,
+        "actor_role": a.actor_role,
+        "kind": a.kind,
+        "from_status": a.from_status,
+        "to_status": a.to_status,
+        "note": a.note,
+        "evidence": serde_json::from_str::<Value>(&a.evidence).unwrap_or(Value::Null),
+        "class_721": a.class_721,
+        "observed_at": a.observed_at.map(rfc3339),
+        "recorded_at": rfc3339(a.recorded_at),
+    })
+}
+
+/// Records a new activity entry of a case in `community_id`.
+pub fn activity_added(
+    conn: &mut DbConn,
+    a: &ActivityRow,
+    community_id: &str,
+    reporter: Option<&str>,
+) -> StoreResult<()> {
+    record(
+        conn,
+        NewChange {
+            entity: "case_activity",
+            entity_id: &a.id,
+            community_id: Some(community_id),
+            user_id: reporter,
+            op: "upsert",
+            payload: activity_payload(a),
+        },
+    )
+}
+
+/// A photo reference; `available` says whether its bytes have arrived.
+pub fn photo_payload(p: &PhotoRow, available: bool) -> Value {
+    json!({
+        "id": p.id,
+        "sha256": p.sha256,
+        "owner_kind": p.owner_kind,
+        "owner_id": p.owner_id,
+        "status": if available { "available" } else { "awaiting_upload" },
+        "created_at": rfc3339(p.created_at),
+    })
+}
+
+pub fn photo_changed(
+    conn: &mut DbConn,
+    p: &PhotoRow,
+    available: bool,
+    reporter: Option<&str>,
+) -> StoreResult<()> {
+    record(
+        conn,
+        NewChange {
+            entity: "photo",
+            entity_id: &p.id,
+            community_id: p.community_id.as_deref(),
+            user_id: reporter,
+            op: "upsert",
+            payload: photo_payload(p, available),
+        },
+    )
+}
+
+pub fn conflict_payload(c: &ConflictRow) -> Value {
+    json!({
+        "id": c.id,
+        "kind": c.kind,
+        "entity": c.entity,
+        "entity_id": c.entity_id,
+        "client_id": c.client_id,
+        "mutation_id": c.mutation_id,
+        "detail": serde_json::from_str::<Value>(&c.detail).unwrap_or(Value::Null),
+        "created_at": rfc3339(c.created_at),
+    })
+}
+
+pub fn conflict_recorded(conn: &mut DbConn, c: &ConflictRow) -> StoreResult<()> {
+    record(
+        conn,
+        NewChange {
+            entity: "conflict",
+            entity_id: &c.id,
+            community_id: c.community_id.as_deref(),
+            user_id: c.user_id.as_deref(),
+            op: "upsert",
+            payload: conflict_payload(c),
+        },
+    )
+}

@@ -1,0 +1,286 @@
+//! `POST /api/v1/sync/pull`: the caller's changes after a cursor, one page at a time.
+//!
+//! Order is `(txid, seq)`. On SQLite every writer holds the one write lock, so `seq`
+//! order is commit order and `txid` is 0. On PostgreSQL sequence numbers are taken before
+//! commit and transactions commit out of order, so only rows of transactions older than
+//! the oldest one still running (`pg_snapshot_xmin`) are served: none of those can still
+//! change, and any later row sorts after them. The page and the client's last applied
+//! mutation id are read in one snapshot.
+
+use std::collections::BTreeSet;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use patrol_domain::role::Scope;
+use patrol_sync::cursor::{Backfill, Cursor};
+use patrol_sync::protocol::{
+    Change, ChangeOp, MAX_PULL_LIMIT, PROTOCOL_VERSION, PullRequest, PullResponse,
+};
+use serde_json::Value;
+
+use crate::auth::AuthUser;
+use crate::db::schema::{change_log, communities};
+use crate::db::{DbConn, StoreError, store};
+use crate::error::ApiError;
+use crate::org::scope::scope_of;
+use crate::sync::push::last_id;
+
+/// The scope marker a cursor keeps for callers who see everything.
+const ALL: &str = "*";
+
+#[derive(QueryableByName)]
+struct Xmin {
+    #[diesel(sql_type = BigInt)]
+    xmin: i64,
+}
+
+type Row = (i64, i64, Option<String>, String, String, String, String);
+
+fn scope_ids(scope: &Scope) -> Vec<String> {
+    match scope {
+        Scope::All => vec![ALL.to_owned()],
+        Scope::Communities(ids) => {
+            let set: BTreeSet<&String> = ids.iter().collect();
+            set.into_iter().cloned().collect()
+        }
+        Scope::Own => Vec::new(),
+    }
+}
+
+/// Which slice of the log a page reads.
+struct Window<'a> {
+    /// Exclusive start position `(txid, seq)`.
+    after: (i64, i64),
+    /// Inclusive end position, for backfills.
+    until: Option<(i64, i64)>,
+    /// Only these communities (a backfill); otherwise the caller's whole scope.
+    communities_only: Option<&'a [String]>,
+    /// PostgreSQL: only transactions older than every running one.
+    xmin: Option<i64>,
+}
+
+/// Rows after a position, oldest first, that the caller may see.
+fn page(
+    conn: &mut DbConn,
+    w: Window<'_>,
+    user_id: &str,
+    scope: &[String],
+    limit: i64,
+) -> Result<Vec<Row>, StoreError> {
+    let Window {
+        after,
+        until,
+        communities_only,
+        xmin,
+    } = w;
+    let (t, s) = after;
+    let mut q = change_log::table
+        .select((
+            change_log::txid,
+            change_log::seq,
+            change_log::community_id,
+            change_log::entity,
+            change_log::entity_id,
+            change_log::op,
+            change_log::payload,
+        ))
+        .filter(
+            change_log::txid
+                .gt(t)
+                .or(change_log::txid.eq(t).and(change_log::seq.gt(s))),
+        )
+        .order((change_log::txid, change_log::seq))
+        .limit(limit)
+        .into_boxed();
+    if let Some((ut, us)) = until {
+        q = q.filter(
+            change_log::txid
+                .lt(ut)
+                .or(change_log::txid.eq(ut).and(change_log::seq.le(us))),
+        );
+    }
+    if let Some(x) = xmin {
+        q = q.filter(change_log::txid.lt(x));
+    }
+    if let Some(only) = communities_only {
+        q = q.filter(change_log::community_id.eq_any(only.to_vec()));
+    } else if scope.first().map(String::as_str) != Some(ALL) {
+        q = q.filter(
+            change_log::community_id
+                .eq_any(scope.to_vec())
+                .or(change_log::user_id.eq(user_id.to_owned())),
+        );
+    }
+    Ok(q.load::<Row>(conn)?)
+}
+
+fn to_change(r: Row) -> Change {
+    let (_, _, _, entity, id, op, payload) = r;
+    Change {
+        entity,
+        id,
+        op: if op == "delete" {
+            ChangeOp::Delete
+        } else {
+            ChangeOp::Upsert
+        },
+        data: serde_json::from_str::<Value>(&payload).ok(),
+    }
+}
+
+/// Serves one page of changes to `user`.
+pub fn pull(
+    conn: &mut DbConn,
+    key: &[u8],
+    user: &AuthUser,
+    req: &PullRequest,
+) -> Result<PullResponse, ApiError> {
+    if req.protocol_version != PROTOCOL_VERSION {
+        return Err(ApiError::bad_field(
+            "protocol_version",
+            format!("this server speaks version {PROTOCOL_VERSION}"),
+        ));
+    }
+    let limit = i64::from(req.limit.unwrap_or(200).clamp(1, MAX_PULL_LIMIT));
+    let cursor = req
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, key))
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_field(
+                "cursor",
+                "the cursor is not one this server issued; pull without a cursor to start over",
+            )
+        })?;
+    if cursor.as_ref().is_some_and(|c| c.user_id != user.id) {
+        return Err(ApiError::bad_field(
+            "cursor",
+            "the cursor was issued to another account",
+        ));
+    }
+    conn.transaction(|conn| -> Result<PullResponse, ApiError> {
+        let xmin = match conn {
+            DbConn::Pg(_) => {
+                conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+                let x: Xmin = diesel::sql_query(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin",
+                )
+                .get_result(conn)?;
+                Some(x.xmin)
+            }
+            DbConn::Sqlite(_) => None,
+        };
+        let epoch = store::meta_get(conn, "server_epoch")?.ok_or(StoreError::NotFound)?;
+        let scope = scope_ids(&scope_of(conn, user)?);
+        let fresh = || Cursor {
+            epoch: epoch.clone(),
+            user_id: user.id.clone(),
+            txid: 0,
+            seq: 0,
+            scope: scope.clone(),
+            backfill: None,
+        };
+        let (mut cur, reset) = match cursor {
+            None => (fresh(), false),
+            Some(c) if c.epoch != epoch => (fresh(), true),
+            Some(c) => (c, false),
+        };
+        // Scope changes since the cursor: drop what was taken away, backfill what was
+        // granted. Scope is recomputed here every time; the cursor only remembers it.
+        let before: BTreeSet<String> = cur.scope.iter().cloned().collect();
+        let now: BTreeSet<String> = scope.iter().cloned().collect();
+        let dropped_ids: Vec<String> = if now.contains(ALL) {
+            Vec::new()
+        } else {
+            before
+                .difference(&now)
+                .filter(|c| *c != ALL)
+                .cloned()
+                .collect()
+        };
+        let added: Vec<String> = if before.contains(ALL) {
+            Vec::new()
+        } else {
+            now.difference(&before)
+                .filter(|c| *c != ALL)
+                .cloned()
+                .collect()
+        };
+        if let Some(b) = cur.backfill.as_mut() {
+            b.communities.retain(|c| now.contains(c));
+        }
+        if !added.is_empty() {
+            let mut communities = cur
+                .backfill
+                .as_ref()
+                .map(|b| b.communities.clone())
+                .unwrap_or_default();
+            communities.extend(added);
+            cur.backfill = Some(Backfill {
+                communities,
+                txid: 0,
+                seq: 0,
+                until_txid: cur.txid,
+                until_seq: cur.seq,
+            });
+        }
+        cur.scope = scope.clone();
+        let dropped_communities: Vec<String> = if dropped_ids.is_empty() {
+            Vec::new()
+        } else {
+            communities::table
+                .filter(communities::id.eq_any(&dropped_ids))
+                .select(communities::id)
+                .load(conn)?
+        };
+
+        let mut changes = Vec::new();
+        let has_more;
+        match cur.backfill.take() {
+            Some(mut b) if !b.communities.is_empty() => {
+                let window = Window {
+                    after: (b.txid, b.seq),
+                    until: Some((b.until_txid, b.until_seq)),
+                    communities_only: Some(&b.communities),
+                    xmin: None,
+                };
+                let rows = page(conn, window, &user.id, &scope, limit + 1)?;
+                let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+                for r in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
+                    b.txid = r.0;
+                    b.seq = r.1;
+                    changes.push(to_change(r));
+                }
+                // The main log continues after the backfill either way.
+                has_more = true;
+                cur.backfill = more.then_some(b);
+            }
+            _ => {
+                let window = Window {
+                    after: (cur.txid, cur.seq),
+                    until: None,
+                    communities_only: None,
+                    xmin,
+                };
+                let rows = page(conn, window, &user.id, &scope, limit + 1)?;
+                has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+                for r in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
+                    cur.txid = r.0;
+                    cur.seq = r.1;
+                    changes.push(to_change(r));
+                }
+            }
+        }
+        Ok(PullResponse {
+            changes,
+            cursor: cur.encode(key),
+            has_more,
+            last_mutation_id: last_id(conn, &req.client_id)?,
+            server_epoch: epoch.clone(),
+            reset,
+            dropped_communities,
+        })
+    })
+}
