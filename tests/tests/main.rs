@@ -7,7 +7,9 @@
 mod auth;
 mod contract;
 mod demo;
+mod late_commit;
 mod org;
 mod processes;
 mod roles;
 mod schema;
+mod sync;

@@ -20,6 +20,14 @@ const ALL: &[&str] = &[
 ];
 const ADMIN: &[&str] = &["admin"];
 const LEADS: &[&str] = &["admin", "supervisor"];
+const REPORTERS: &[&str] = &[
+    "resident",
+    "officer",
+    "party_member",
+    "community_staff",
+    "supervisor",
+    "admin",
+];
 const ORG_READERS: &[&str] = &[
     "officer",
     "party_member",
@@ -252,6 +260,43 @@ fn cases(admin_id: &str) -> Vec<Case> {
             "/api/v1/categories/garbage_pile",
             Some(category_fields),
             ADMIN,
+        ),
+        case(
+            M::POST,
+            "/api/v1/cases",
+            "/api/v1/cases",
+            Some(
+                json!({"case_id": "0190f5a0-0000-7000-8000-000000000001", "category_code": "garbage_pile", "description": "垃圾", "lat": 36.605, "lon": 101.802}),
+            ),
+            REPORTERS,
+        ),
+        case(
+            M::GET,
+            "/api/v1/cases/{id}",
+            "/api/v1/cases/unknown",
+            None,
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/cases/{id}/transitions",
+            "/api/v1/cases/unknown/transitions",
+            Some(json!({"command": "accept"})),
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/sync/push",
+            "/api/v1/sync/push",
+            Some(json!({"client_id": "matrix", "protocol_version": 1, "mutations": []})),
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/sync/pull",
+            "/api/v1/sync/pull",
+            Some(json!({"client_id": "matrix", "protocol_version": 1})),
+            ALL,
         ),
         case(
             M::POST,

@@ -1,0 +1,122 @@
+//! A phone for tests: a queue of mutations with contiguous ids, a cursor, and a replica
+//! built from pulls. (The reference client engine proper belongs in `patrol-sync`.)
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::{Res, TestApp};
+
+pub struct Device {
+    pub client_id: String,
+    pub token: String,
+    next_id: u64,
+    pub queue: Vec<Value>,
+    pub cursor: Option<String>,
+    /// (entity, id) → latest data.
+    pub replica: BTreeMap<(String, String), Value>,
+}
+
+impl Device {
+    pub fn new(token: &str) -> Device {
+        Device {
+            client_id: uuid::Uuid::now_v7().to_string(),
+            token: token.to_owned(),
+            next_id: 1,
+            queue: Vec::new(),
+            cursor: None,
+            replica: BTreeMap::new(),
+        }
+    }
+
+    /// Queues a mutation offline; returns its id.
+    pub fn queue(&mut self, name: &str, args: Value) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.queue.push(json!({ "id": id, "name": name, "args": args, "observed_at": chrono::Utc::now().to_rfc3339() }));
+        id
+    }
+
+    /// Pushes the queue as one batch; drops it from the queue once answered.
+    pub async fn push(&mut self, app: &TestApp) -> Res {
+        let body =
+            json!({ "client_id": self.client_id, "protocol_version": 1, "mutations": self.queue });
+        let res = app
+            .post("/api/v1/sync/push")
+            .token(&self.token)
+            .json(body)
+            .send()
+            .await;
+        if res.status == 200 {
+            self.queue.clear();
+        }
+        res
+    }
+
+    /// Pulls until the server has nothing more, applying each page.
+    pub async fn pull_all(&mut self, app: &TestApp) -> Vec<Value> {
+        let mut pages = Vec::new();
+        for _ in 0..100 {
+            let res = app
+                .post("/api/v1/sync/pull")
+                .token(&self.token)
+                .json(json!({ "client_id": self.client_id, "protocol_version": 1, "cursor": self.cursor, "limit": 50 }))
+                .send()
+                .await;
+            assert_eq!(res.status, 200, "pull: {}", res.text);
+            let body = res.body;
+            if body["reset"] == true {
+                self.replica.clear();
+            }
+            if let Some(dropped) = body["dropped_communities"].as_array() {
+                let dropped: Vec<&str> = dropped.iter().filter_map(Value::as_str).collect();
+                self.replica
+                    .retain(|_, v| !dropped.contains(&v["community_id"].as_str().unwrap_or("")));
+            }
+            for c in body["changes"].as_array().into_iter().flatten() {
+                let key = (
+                    c["entity"].as_str().unwrap_or("").to_owned(),
+                    c["id"].as_str().unwrap_or("").to_owned(),
+                );
+                if c["op"] == "delete" {
+                    self.replica.remove(&key);
+                } else {
+                    let mut data = c["data"].clone();
+                    // Activities, photos and conflicts carry their case; give them its
+                    // community so a dropped community drops them too.
+                    if data.get("community_id").is_none()
+                        && let Some(case_id) = data
+                            .get("case_id")
+                            .or(data.get("owner_id"))
+                            .or(data.get("entity_id"))
+                            .and_then(Value::as_str)
+                        && let Some(case) =
+                            self.replica.get(&("case".to_owned(), case_id.to_owned()))
+                    {
+                        data["community_id"] = case["community_id"].clone();
+                    }
+                    self.replica.insert(key, data);
+                }
+            }
+            self.cursor = body["cursor"].as_str().map(str::to_owned);
+            let more = body["has_more"] == true;
+            pages.push(body);
+            if !more {
+                break;
+            }
+        }
+        pages
+    }
+
+    pub fn get(&self, entity: &str, id: &str) -> Option<&Value> {
+        self.replica.get(&(entity.to_owned(), id.to_owned()))
+    }
+
+    pub fn all(&self, entity: &str) -> Vec<&Value> {
+        self.replica
+            .iter()
+            .filter(|((e, _), _)| e == entity)
+            .map(|(_, v)| v)
+            .collect()
+    }
+}
