@@ -29,6 +29,10 @@ pub struct Config {
     pub log_json: bool,
     /// Run background jobs in this process (every process may; runs are claimed once).
     pub run_jobs: bool,
+    /// Where photo bytes are kept (`PATROL_BLOB_DIR`).
+    pub blob_dir: PathBuf,
+    /// Largest photo accepted, in bytes (`PATROL_BLOB_MAX_BYTES`).
+    pub blob_max_bytes: usize,
 }
 
 /// Rate limits, per minute unless said otherwise.
@@ -58,7 +62,6 @@ impl Config {
     /// Defaults for everything but the database and the secret.
     pub fn new(database_url: DatabaseUrl, jwt_secret: Vec<u8>) -> Self {
         Self {
-            database_url,
             bind: "127.0.0.1:8080".into(),
             jwt_secret,
             jwt_issuer: "patrol".into(),
@@ -71,13 +74,17 @@ impl Config {
             limits: RateLimits::default(),
             log_json: false,
             run_jobs: true,
+            blob_dir: default_blob_dir(&database_url),
+            blob_max_bytes: crate::blobs::DEFAULT_MAX_BYTES,
+            database_url,
         }
     }
 
     /// Reads `DATABASE_URL`, `PATROL_BIND`, `PATROL_JWT_SECRET`, `PATROL_LOG_FORMAT`,
-    /// `PATROL_POOL_SIZE` and `PATROL_JOBS`. Without a secret on SQLite, one is generated
-    /// and kept beside the database file (mode 0600); PostgreSQL deployments run several
-    /// servers, which must share a secret, so there it is required.
+    /// `PATROL_POOL_SIZE`, `PATROL_JOBS`, `PATROL_BLOB_DIR` and `PATROL_BLOB_MAX_BYTES`.
+    /// Without a secret on SQLite, one is generated and kept beside the database file
+    /// (mode 0600); PostgreSQL deployments run several servers, which must share a
+    /// secret, so there it is required.
     pub fn from_env() -> anyhow::Result<Self> {
         let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://patrol.db".into());
         let database_url = DatabaseUrl::parse(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -103,7 +110,27 @@ impl Config {
         if let Ok(jobs) = std::env::var("PATROL_JOBS") {
             cfg.run_jobs = jobs != "off";
         }
+        if let Ok(dir) = std::env::var("PATROL_BLOB_DIR") {
+            cfg.blob_dir = PathBuf::from(dir);
+        }
+        if let Ok(max) = std::env::var("PATROL_BLOB_MAX_BYTES") {
+            cfg.blob_max_bytes = max
+                .parse()
+                .context("PATROL_BLOB_MAX_BYTES must be a number of bytes")?;
+        }
         Ok(cfg)
+    }
+}
+
+/// Photos beside a SQLite database (`<dir of the db>/blobs`); `./patrol-blobs` on
+/// PostgreSQL, whose servers should share a directory or set `PATROL_BLOB_DIR`.
+fn default_blob_dir(url: &DatabaseUrl) -> PathBuf {
+    match url.backend {
+        Backend::Sqlite => Path::new(&url.target)
+            .parent()
+            .map(|d| d.join("blobs"))
+            .unwrap_or_else(|| PathBuf::from("blobs")),
+        Backend::Postgres => PathBuf::from("patrol-blobs"),
     }
 }
 

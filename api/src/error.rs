@@ -36,6 +36,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The body is not of a type this route accepts (judged from its content).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A sync push skipped mutation ids: the client must send `expected` next.
     #[error("mutation ids must continue from {expected}; send mutation {expected} first")]
     MutationGap { expected: u64 },
@@ -97,6 +100,9 @@ impl ApiError {
             }
             ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             ApiError::MutationGap { .. } => ("mutation-gap", "Mutation ids are not contiguous"),
             ApiError::UpgradeRequired => ("upgrade-required", "Update the app to sync"),
@@ -146,6 +152,7 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MutationGap { .. } => StatusCode::CONFLICT,
             ApiError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,

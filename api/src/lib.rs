@@ -2,6 +2,7 @@
 //! background jobs, assembled by [`Application::build`].
 
 pub mod auth;
+pub mod blobs;
 pub mod cases;
 pub mod cli;
 pub mod config;
@@ -103,6 +104,8 @@ impl Application {
             codes,
             locator: LocatorCache::default(),
             metrics: Metrics::new()?,
+            blob_store: Arc::new(blobs::LocalDirStore::new(&cfg.blob_dir)),
+            blob_staging: Arc::new(blobs::Staging::new(cfg.blob_dir.join("uploads"))),
             pool,
             cfg,
         });

@@ -3,7 +3,7 @@
 
 use actix_web::web;
 
-use crate::handlers::{auth, cases, health, lists, org, people, public, sync};
+use crate::handlers::{auth, blobs, cases, health, lists, org, people, public, sync};
 
 macro_rules! routes {
     ($( $method:ident $path:literal => $handler:path; )*) => {
@@ -69,4 +69,8 @@ routes! {
 
     post "/api/v1/sync/push" => sync::push_mutations;
     post "/api/v1/sync/pull" => sync::pull_changes;
+
+    head "/api/v1/blobs/{sha256}" => blobs::head_blob;
+    put "/api/v1/blobs/{sha256}" => blobs::put_blob;
+    get "/api/v1/blobs/{sha256}" => blobs::get_blob;
 }

@@ -8,6 +8,7 @@ use tracing::Instrument;
 use crate::auth::limits::Limiters;
 use crate::auth::password::PasswordHashing;
 use crate::auth::tokens::JwtKeys;
+use crate::blobs::{BlobStore, Staging};
 use crate::config::Config;
 use crate::db::{DbConn, Pool, StoreError};
 use crate::error::ApiError;
@@ -25,6 +26,10 @@ pub struct AppState {
     pub codes: Arc<dyn CodeSender>,
     pub locator: LocatorCache,
     pub metrics: Metrics,
+    /// Where photo bytes are stored.
+    pub blob_store: Arc<dyn BlobStore>,
+    /// Chunked uploads under way on this server.
+    pub blob_staging: Arc<Staging>,
 }
 
 impl AppState {

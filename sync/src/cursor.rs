@@ -17,9 +17,9 @@ pub struct Cursor {
     pub epoch: String,
     /// Who the cursor was issued to.
     pub user_id: String,
-    /// Last served position: (transaction id, sequence). Rows after it in that order are
+    /// Last served position: (commit stamp, sequence). Rows after it in that order are
     /// new to the client.
-    pub txid: i64,
+    pub commit: i64,
     pub seq: i64,
     /// Community ids the client's replica holds.
     pub scope: Vec<String>,
@@ -32,9 +32,9 @@ pub struct Cursor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backfill {
     pub communities: Vec<String>,
-    pub txid: i64,
+    pub commit: i64,
     pub seq: i64,
-    pub until_txid: i64,
+    pub until_commit: i64,
     pub until_seq: i64,
 }
 
@@ -86,7 +86,7 @@ mod tests {
         Cursor {
             epoch: "e".into(),
             user_id: "u".into(),
-            txid: 10,
+            commit: 10,
             seq: 42,
             scope: vec!["c1".into()],
             backfill: None,

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod blobs;
 mod contract;
 mod demo;
 mod late_commit;

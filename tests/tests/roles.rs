@@ -299,6 +299,27 @@ fn cases(admin_id: &str) -> Vec<Case> {
             ALL,
         ),
         case(
+            M::HEAD,
+            "/api/v1/blobs/{sha256}",
+            &format!("/api/v1/blobs/{}", "0".repeat(64)),
+            None,
+            ALL,
+        ),
+        case(
+            M::PUT,
+            "/api/v1/blobs/{sha256}",
+            &format!("/api/v1/blobs/{}", "0".repeat(64)),
+            None,
+            ALL,
+        ),
+        case(
+            M::GET,
+            "/api/v1/blobs/{sha256}",
+            &format!("/api/v1/blobs/{}", "0".repeat(64)),
+            None,
+            ALL,
+        ),
+        case(
             M::POST,
             "/api/v1/stations",
             "/api/v1/stations",

@@ -328,6 +328,7 @@ diesel::table! {
     change_log (seq) {
         seq -> BigInt,
         txid -> BigInt,
+        commit_seq -> Nullable<BigInt>,
         community_id -> Nullable<Text>,
         user_id -> Nullable<Text>,
         entity -> Text,
@@ -335,6 +336,13 @@ diesel::table! {
         op -> Text,
         payload -> Text,
         changed_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sync_clock (id) {
+        id -> Integer,
+        value -> BigInt,
     }
 }
 
@@ -370,6 +378,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_mutations,
     conflicts,
     change_log,
+    sync_clock,
 );
 
 /// Every table and its columns in declaration order; the schema test compares this with
@@ -684,11 +693,13 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "created_at",
         ],
     ),
+    ("sync_clock", &["id", "value"]),
     (
         "change_log",
         &[
             "seq",
             "txid",
+            "commit_seq",
             "community_id",
             "user_id",
             "entity",

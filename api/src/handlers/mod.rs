@@ -2,6 +2,7 @@
 //! One module per resource; DTOs live beside their handlers.
 
 pub mod auth;
+pub mod blobs;
 pub mod cases;
 pub mod health;
 pub mod lists;

@@ -1,17 +1,15 @@
 //! `POST /api/v1/sync/pull`: the caller's changes after a cursor, one page at a time.
 //!
-//! Order is `(txid, seq)`. On SQLite every writer holds the one write lock, so `seq`
-//! order is commit order and `txid` is 0. On PostgreSQL sequence numbers are taken before
-//! commit and transactions commit out of order, so only rows of transactions older than
-//! the oldest one still running (`pg_snapshot_xmin`) are served: none of those can still
-//! change, and any later row sorts after them. The page and the client's last applied
-//! mutation id are read in one snapshot.
+//! Order is `(commit_seq, seq)`: `commit_seq` is handed out in commit order (see the
+//! change-log migration: a commit-time stamp under one row lock on PostgreSQL, the
+//! single writer on SQLite), so a row that commits late still sorts after every cursor
+//! served before it. Unstamped rows (not yet committed) are never served. The page and
+//! the client's last applied mutation id are read in one snapshot.
 
 use std::collections::BTreeSet;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use patrol_domain::role::Scope;
 use patrol_sync::cursor::{Backfill, Cursor};
 use patrol_sync::protocol::{
@@ -29,13 +27,15 @@ use crate::sync::push::last_id;
 /// The scope marker a cursor keeps for callers who see everything.
 const ALL: &str = "*";
 
-#[derive(QueryableByName)]
-struct Xmin {
-    #[diesel(sql_type = BigInt)]
-    xmin: i64,
-}
-
-type Row = (i64, i64, Option<String>, String, String, String, String);
+type Row = (
+    Option<i64>,
+    i64,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+);
 
 fn scope_ids(scope: &Scope) -> Vec<String> {
     match scope {
@@ -50,14 +50,12 @@ fn scope_ids(scope: &Scope) -> Vec<String> {
 
 /// Which slice of the log a page reads.
 struct Window<'a> {
-    /// Exclusive start position `(txid, seq)`.
+    /// Exclusive start position `(commit_seq, seq)`.
     after: (i64, i64),
     /// Inclusive end position, for backfills.
     until: Option<(i64, i64)>,
     /// Only these communities (a backfill); otherwise the caller's whole scope.
     communities_only: Option<&'a [String]>,
-    /// PostgreSQL: only transactions older than every running one.
-    xmin: Option<i64>,
 }
 
 /// Rows after a position, oldest first, that the caller may see.
@@ -72,12 +70,11 @@ fn page(
         after,
         until,
         communities_only,
-        xmin,
     } = w;
     let (t, s) = after;
     let mut q = change_log::table
         .select((
-            change_log::txid,
+            change_log::commit_seq,
             change_log::seq,
             change_log::community_id,
             change_log::entity,
@@ -85,23 +82,21 @@ fn page(
             change_log::op,
             change_log::payload,
         ))
+        .filter(change_log::commit_seq.is_not_null())
         .filter(
-            change_log::txid
+            change_log::commit_seq
                 .gt(t)
-                .or(change_log::txid.eq(t).and(change_log::seq.gt(s))),
+                .or(change_log::commit_seq.eq(t).and(change_log::seq.gt(s))),
         )
-        .order((change_log::txid, change_log::seq))
+        .order((change_log::commit_seq, change_log::seq))
         .limit(limit)
         .into_boxed();
     if let Some((ut, us)) = until {
         q = q.filter(
-            change_log::txid
+            change_log::commit_seq
                 .lt(ut)
-                .or(change_log::txid.eq(ut).and(change_log::seq.le(us))),
+                .or(change_log::commit_seq.eq(ut).and(change_log::seq.le(us))),
         );
-    }
-    if let Some(x) = xmin {
-        q = q.filter(change_log::txid.lt(x));
     }
     if let Some(only) = communities_only {
         q = q.filter(change_log::community_id.eq_any(only.to_vec()));
@@ -161,23 +156,16 @@ pub fn pull(
         ));
     }
     conn.transaction(|conn| -> Result<PullResponse, ApiError> {
-        let xmin = match conn {
-            DbConn::Pg(_) => {
-                conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-                let x: Xmin = diesel::sql_query(
-                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin",
-                )
-                .get_result(conn)?;
-                Some(x.xmin)
-            }
-            DbConn::Sqlite(_) => None,
-        };
+        if let DbConn::Pg(_) = conn {
+            // One snapshot for the page and the client's last applied mutation id.
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
         let epoch = store::meta_get(conn, "server_epoch")?.ok_or(StoreError::NotFound)?;
         let scope = scope_ids(&scope_of(conn, user)?);
         let fresh = || Cursor {
             epoch: epoch.clone(),
             user_id: user.id.clone(),
-            txid: 0,
+            commit: 0,
             seq: 0,
             scope: scope.clone(),
             backfill: None,
@@ -220,9 +208,9 @@ pub fn pull(
             communities.extend(added);
             cur.backfill = Some(Backfill {
                 communities,
-                txid: 0,
+                commit: 0,
                 seq: 0,
-                until_txid: cur.txid,
+                until_commit: cur.commit,
                 until_seq: cur.seq,
             });
         }
@@ -241,15 +229,14 @@ pub fn pull(
         match cur.backfill.take() {
             Some(mut b) if !b.communities.is_empty() => {
                 let window = Window {
-                    after: (b.txid, b.seq),
-                    until: Some((b.until_txid, b.until_seq)),
+                    after: (b.commit, b.seq),
+                    until: Some((b.until_commit, b.until_seq)),
                     communities_only: Some(&b.communities),
-                    xmin: None,
                 };
                 let rows = page(conn, window, &user.id, &scope, limit + 1)?;
                 let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
                 for r in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
-                    b.txid = r.0;
+                    b.commit = r.0.unwrap_or_default();
                     b.seq = r.1;
                     changes.push(to_change(r));
                 }
@@ -259,18 +246,18 @@ pub fn pull(
             }
             _ => {
                 let window = Window {
-                    after: (cur.txid, cur.seq),
+                    after: (cur.commit, cur.seq),
                     until: None,
                     communities_only: None,
-                    xmin,
                 };
                 let rows = page(conn, window, &user.id, &scope, limit + 1)?;
-                has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+                let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
                 for r in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
-                    cur.txid = r.0;
+                    cur.commit = r.0.unwrap_or_default();
                     cur.seq = r.1;
                     changes.push(to_change(r));
                 }
+                has_more = more;
             }
         }
         Ok(PullResponse {

@@ -1,4 +1,7 @@
+DROP TRIGGER change_log_stamp ON change_log;
+DROP FUNCTION change_log_stamp();
 DROP TABLE change_log;
+DROP TABLE sync_clock;
 DROP TABLE conflicts;
 DROP TABLE sync_mutations;
 DROP TABLE sync_clients;

@@ -120,13 +120,22 @@ CREATE TABLE conflicts (
 CREATE INDEX conflicts_entity ON conflicts (entity, entity_id);
 
 -- The change log: every write path appends the new state of what it changed. A sequence
--- number is taken before commit, so transactions can commit out of sequence order; each
--- row therefore records its writing transaction, and pulls serve only rows of
--- transactions older than every transaction still running (pg_snapshot_xmin), ordered
--- by (txid, seq). A late commit can then never land behind a cursor.
+-- number is taken before commit, and transactions commit out of sequence order, so a
+-- cursor over `seq` would skip a late commit. Instead every transaction that wrote
+-- change rows stamps them, at commit time, with the next value of a single clock row: a
+-- deferred trigger takes the clock's row lock and holds it until the commit completes,
+-- so stamps are handed out in commit order and a pull ordered by (commit_seq, seq)
+-- cannot skip a transaction that commits late. Rows are invisible until they are stamped.
+CREATE TABLE sync_clock (
+    id INTEGER PRIMARY KEY NOT NULL,
+    value BIGINT NOT NULL
+);
+INSERT INTO sync_clock (id, value) VALUES (1, 0);
+
 CREATE TABLE change_log (
     seq BIGSERIAL PRIMARY KEY,
     txid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+    commit_seq BIGINT,
     community_id TEXT,
     user_id TEXT,
     entity TEXT NOT NULL,
@@ -135,6 +144,23 @@ CREATE TABLE change_log (
     payload TEXT NOT NULL,
     changed_at BIGINT NOT NULL
 );
-CREATE INDEX change_log_order ON change_log (txid, seq);
-CREATE INDEX change_log_community ON change_log (community_id, txid, seq);
-CREATE INDEX change_log_user ON change_log (user_id, txid, seq);
+CREATE INDEX change_log_tx ON change_log (txid) WHERE commit_seq IS NULL;
+CREATE INDEX change_log_order ON change_log (commit_seq, seq);
+CREATE INDEX change_log_community ON change_log (community_id, commit_seq, seq);
+CREATE INDEX change_log_user ON change_log (user_id, commit_seq, seq);
+
+CREATE FUNCTION change_log_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tick BIGINT;
+BEGIN
+    -- The first deferred call of a transaction stamps all its rows; the rest find none.
+    IF EXISTS (SELECT 1 FROM change_log WHERE txid = NEW.txid AND commit_seq IS NULL) THEN
+        UPDATE sync_clock SET value = value + 1 WHERE id = 1 RETURNING value INTO tick;
+        UPDATE change_log SET commit_seq = tick WHERE txid = NEW.txid AND commit_seq IS NULL;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER change_log_stamp AFTER INSERT ON change_log
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION change_log_stamp();

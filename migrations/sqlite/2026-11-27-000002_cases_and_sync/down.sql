@@ -1,4 +1,5 @@
 DROP TABLE change_log;
+DROP TABLE sync_clock;
 DROP TABLE conflicts;
 DROP TABLE sync_mutations;
 DROP TABLE sync_clients;

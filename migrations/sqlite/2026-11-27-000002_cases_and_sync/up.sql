@@ -120,11 +120,19 @@ CREATE TABLE conflicts (
 CREATE INDEX conflicts_entity ON conflicts (entity, entity_id);
 
 -- The change log: every write path appends the new state of what it changed. Pulls read
--- it in commit order: on SQLite every write transaction holds the one write lock
--- (BEGIN IMMEDIATE), so sequence order is commit order and txid is unused (0).
+-- it ordered by (commit_seq, seq). On SQLite every write transaction holds the one write
+-- lock (BEGIN IMMEDIATE), so sequence order is commit order: commit_seq is the row's own
+-- seq, set as it is inserted. (txid is used on PostgreSQL only.)
+CREATE TABLE sync_clock (
+    id INTEGER PRIMARY KEY NOT NULL,
+    value BIGINT NOT NULL
+);
+INSERT INTO sync_clock (id, value) VALUES (1, 0);
+
 CREATE TABLE change_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     txid BIGINT NOT NULL DEFAULT 0,
+    commit_seq BIGINT,
     community_id TEXT,
     user_id TEXT,
     entity TEXT NOT NULL,
@@ -133,5 +141,11 @@ CREATE TABLE change_log (
     payload TEXT NOT NULL,
     changed_at BIGINT NOT NULL
 );
-CREATE INDEX change_log_community ON change_log (community_id, txid, seq);
-CREATE INDEX change_log_user ON change_log (user_id, txid, seq);
+CREATE INDEX change_log_order ON change_log (commit_seq, seq);
+CREATE INDEX change_log_community ON change_log (community_id, commit_seq, seq);
+CREATE INDEX change_log_user ON change_log (user_id, commit_seq, seq);
+
+CREATE TRIGGER change_log_stamp AFTER INSERT ON change_log
+BEGIN
+    UPDATE change_log SET commit_seq = NEW.seq WHERE seq = NEW.seq;
+END;

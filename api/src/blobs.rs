@@ -1,0 +1,706 @@
+//! Photos stored by content hash (SYNC.md item 9): records reference a photo by its
+//! SHA-256 and are accepted before the bytes arrive; the bytes are uploaded separately,
+//! verified against the hash, stored once through a [`BlobStore`], and announced to sync
+//! pulls as `available` in the same transaction as the `blobs` row.
+//!
+//! The bytes are always written durably (temporary file, fsync, rename) *before* the row
+//! is inserted, so a row never points at missing bytes; a crash in between leaves an
+//! unreferenced file that the next upload of the same hash simply reuses.
+//!
+//! Large photos may be uploaded in chunks (`Content-Range: bytes start-end/total`); chunks
+//! are staged per (hash, uploader) on the server's local disk until the last one arrives.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use actix_web::web::Bytes;
+use diesel::prelude::*;
+use img_parts::jpeg::{Jpeg, markers};
+use patrol_domain::DomainError;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::AuthUser;
+use crate::db::schema::{blobs, photos};
+use crate::db::store::{self, PhotoRow};
+use crate::db::{DbConn, StoreError, write_tx};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::now_ms;
+use crate::state::AppState;
+use crate::sync::changes;
+
+/// Default largest photo accepted: 15 MiB.
+pub const DEFAULT_MAX_BYTES: usize = 15 * 1024 * 1024;
+
+/// The photo formats accepted, as sniffed from the bytes (HEIC is reported as HEIF).
+pub const ACCEPTED_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/heif"];
+
+/// A SHA-256 digest as 64 lowercase hex digits: the address of a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobHash(String);
+
+impl BlobHash {
+    /// Parses a hash from a path; upper-case hex is accepted and normalised.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(s.to_ascii_lowercase()))
+        } else {
+            Err(ApiError::bad_field(
+                "sha256",
+                "sha256 must be 64 hexadecimal digits",
+            ))
+        }
+    }
+
+    /// The hash of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(hex::encode(Sha256::digest(bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The accepted photo type of `bytes`, judged by their magic numbers only.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let mime = infer::get(bytes)?.mime_type();
+    ACCEPTED_TYPES.into_iter().find(|t| *t == mime)
+}
+
+/// Removes every APP1 segment (Exif and XMP, either of which can hold the GPS position
+/// where the photo was taken) from a JPEG; image data is untouched.
+pub fn strip_jpeg_metadata(bytes: Bytes) -> Result<Bytes, img_parts::Error> {
+    let mut jpeg = Jpeg::from_bytes(bytes)?;
+    jpeg.remove_segments_by_marker(markers::APP1);
+    Ok(jpeg.encoder().bytes())
+}
+
+/// Where blob bytes live. Methods block: call them on the blocking pool.
+pub trait BlobStore: Send + Sync {
+    /// The stored size of a blob, or `None` when it is not stored.
+    fn len(&self, hash: &BlobHash) -> io::Result<Option<u64>>;
+
+    /// Whether a blob is stored.
+    fn exists(&self, hash: &BlobHash) -> io::Result<bool> {
+        Ok(self.len(hash)?.is_some())
+    }
+
+    /// A blob's bytes, or `None` when it is not stored.
+    fn get(&self, hash: &BlobHash) -> io::Result<Option<Vec<u8>>>;
+
+    /// Stores a blob durably. Idempotent: storing the same hash again is harmless, also
+    /// concurrently. The caller has verified that `bytes` hash to `hash`.
+    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// A [`BlobStore`] in a local directory, sharded as `ab/cd/<hash>` so no directory
+/// grows too large.
+#[derive(Debug, Clone)]
+pub struct LocalDirStore {
+    root: PathBuf,
+}
+
+impl LocalDirStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The file a blob is stored in.
+    pub fn path_of(&self, hash: &BlobHash) -> PathBuf {
+        let h = hash.as_str();
+        self.root.join(&h[0..2]).join(&h[2..4]).join(h)
+    }
+}
+
+impl BlobStore for LocalDirStore {
+    fn len(&self, hash: &BlobHash) -> io::Result<Option<u64>> {
+        match std::fs::metadata(self.path_of(hash)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn get(&self, hash: &BlobHash) -> io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.path_of(hash)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()> {
+        let path = self.path_of(hash);
+        // Files only ever appear by rename, so one of the right size is complete.
+        if self.len(hash)? == Some(bytes.len() as u64) {
+            return Ok(());
+        }
+        let dir = path
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path has no directory"))?;
+        std::fs::create_dir_all(dir)?;
+        // A private temporary name per writer: concurrent uploads of the same hash each
+        // write their own file, and the renames replace identical content atomically.
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            hash.as_str(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let written = write_durably(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written?;
+        sync_dir(dir)
+    }
+}
+
+fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = std::fs::File::create_new(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Makes a rename inside `dir` survive a power cut.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Partial chunked uploads, one file per (hash, uploader), on this server's disk.
+#[derive(Debug)]
+pub struct Staging {
+    dir: PathBuf,
+    /// Appends are read-check-write; one at a time keeps a retried chunk that races its
+    /// original from being written twice.
+    lock: Mutex<()>,
+}
+
+/// The result of appending a chunk.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Bytes received so far (the next chunk starts here).
+    Offset(u64),
+    /// The chunk starts after the bytes received so far.
+    Gap { offset: u64 },
+}
+
+impl Staging {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn path(&self, hash: &BlobHash, uploader: &str) -> PathBuf {
+        let who: String = uploader
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        self.dir.join(format!("{}-{who}.part", hash.as_str()))
+    }
+
+    /// Bytes received so far of this uploader's upload of `hash`, if one is under way.
+    pub fn offset(&self, hash: &BlobHash, uploader: &str) -> io::Result<Option<u64>> {
+        match std::fs::metadata(self.path(hash, uploader)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Appends the chunk that starts at byte `start`. A chunk overlapping bytes already
+    /// received (a retry whose answer was lost) contributes only its new part.
+    pub fn append(
+        &self,
+        hash: &BlobHash,
+        uploader: &str,
+        start: u64,
+        chunk: &[u8],
+    ) -> io::Result<Appended> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| io::Error::other("staging lock poisoned"))?;
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.path(hash, uploader);
+        let offset = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(e),
+        };
+        if start > offset {
+            return Ok(Appended::Gap { offset });
+        }
+        let end = start + chunk.len() as u64;
+        if end <= offset {
+            return Ok(Appended::Offset(offset));
+        }
+        let skip = usize::try_from(offset - start).map_err(io::Error::other)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        file.write_all(&chunk[skip..])?;
+        file.sync_data()?;
+        Ok(Appended::Offset(end))
+    }
+
+    /// The bytes received so far.
+    pub fn read(&self, hash: &BlobHash, uploader: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(self.path(hash, uploader))
+    }
+
+    /// Forgets an upload (finished or refused).
+    pub fn discard(&self, hash: &BlobHash, uploader: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.path(hash, uploader)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A `Content-Range: bytes start-end/total` header of a chunked upload (`end` inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentRange {
+    pub start: u64,
+    pub end: u64,
+    pub total: u64,
+}
+
+impl ContentRange {
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let bad = || {
+            ApiError::bad_field(
+                "Content-Range",
+                "Content-Range must be `bytes start-end/total` with start <= end < total",
+            )
+        };
+        let rest = s.trim().strip_prefix("bytes ").ok_or_else(bad)?;
+        let (range, total) = rest.split_once('/').ok_or_else(bad)?;
+        let (start, end) = range.split_once('-').ok_or_else(bad)?;
+        let num = |v: &str| v.trim().parse::<u64>().map_err(|_| bad());
+        let r = Self {
+            start: num(start)?,
+            end: num(end)?,
+            total: num(total)?,
+        };
+        if r.start > r.end || r.end >= r.total {
+            return Err(bad());
+        }
+        Ok(r)
+    }
+
+    /// The number of bytes the chunk carries.
+    pub fn chunk_len(&self) -> u64 {
+        self.end - self.start + 1
+    }
+}
+
+/// A stored blob, as the API describes it.
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = blobs)]
+pub struct BlobMeta {
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    #[serde(skip)]
+    pub uploaded_by: Option<String>,
+}
+
+/// What a `PUT` achieved.
+#[derive(Debug)]
+pub enum PutOutcome {
+    /// This upload stored the blob.
+    Stored(BlobMeta),
+    /// The blob was already stored; nothing was written.
+    AlreadyStored(BlobMeta),
+    /// A chunk was received; the upload continues at `offset`.
+    Partial { offset: u64, total: u64 },
+}
+
+/// What `HEAD` reports.
+#[derive(Debug)]
+pub enum BlobStatus {
+    Stored(BlobMeta),
+    /// Not stored; the caller's chunked upload has this many bytes so far.
+    Partial {
+        offset: u64,
+    },
+    Missing,
+}
+
+fn invalid(reason: impl Into<String>) -> ApiError {
+    ApiError::Domain(DomainError::invalid("body", reason))
+}
+
+fn unsupported() -> ApiError {
+    ApiError::UnsupportedMediaType(format!(
+        "only JPEG, PNG, WebP and HEIC/HEIF photos are accepted (judged by their content: {})",
+        ACCEPTED_TYPES.join(", ")
+    ))
+}
+
+async fn blocking<T, F>(f: F) -> ApiResult<T>
+where
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+fn meta_of(conn: &mut DbConn, hash: &str) -> Result<Option<BlobMeta>, StoreError> {
+    Ok(blobs::table
+        .find(hash)
+        .select(BlobMeta::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Photo references waiting for (or showing) the blob `hash`.
+pub fn photos_with_hash(conn: &mut DbConn, hash: &str) -> Result<Vec<PhotoRow>, StoreError> {
+    Ok(photos::table
+        .filter(photos::sha256.eq(hash))
+        .order(photos::id)
+        .select(PhotoRow::as_select())
+        .load(conn)?)
+}
+
+/// Inserts the row of a blob whose bytes are durably stored, and announces every photo
+/// referencing it as available, in one transaction. `false` when it was already recorded.
+fn record_blob(conn: &mut DbConn, meta: &BlobMeta) -> Result<bool, StoreError> {
+    write_tx(conn, |conn| {
+        if meta_of(conn, &meta.sha256)?.is_some() {
+            return Ok(false);
+        }
+        diesel::insert_into(blobs::table)
+            .values((
+                blobs::sha256.eq(&meta.sha256),
+                blobs::size.eq(meta.size),
+                blobs::content_type.eq(&meta.content_type),
+                blobs::uploaded_by.eq(&meta.uploaded_by),
+                blobs::created_at.eq(now_ms()),
+            ))
+            .execute(conn)?;
+        for photo in photos_with_hash(conn, &meta.sha256)? {
+            let reporter = if photo.owner_kind == "case" {
+                store::case_by_id(conn, &photo.owner_id)?.and_then(|c| c.reporter_id)
+            } else {
+                None
+            };
+            changes::photo_changed(conn, &photo, true, reporter.as_deref())?;
+        }
+        Ok(true)
+    })
+}
+
+/// `HEAD`: stored, partly uploaded by the caller, or missing.
+pub async fn blob_status(
+    state: &AppState,
+    user: &AuthUser,
+    hash: BlobHash,
+) -> ApiResult<BlobStatus> {
+    let key = hash.as_str().to_owned();
+    if let Some(meta) = state.run_db(move |conn| meta_of(conn, &key)).await? {
+        return Ok(BlobStatus::Stored(meta));
+    }
+    let staging = state.blob_staging.clone();
+    let uploader = user.id.clone();
+    Ok(
+        match blocking(move || staging.offset(&hash, &uploader)).await? {
+            Some(offset) => BlobStatus::Partial { offset },
+            None => BlobStatus::Missing,
+        },
+    )
+}
+
+/// `PUT`: a whole blob, or one chunk of a resumable upload.
+pub async fn put_blob(
+    state: &AppState,
+    user: &AuthUser,
+    hash: BlobHash,
+    range: Option<ContentRange>,
+    body: Bytes,
+) -> ApiResult<PutOutcome> {
+    let max = state.cfg.blob_max_bytes;
+    let Some(range) = range else {
+        return store_complete(state, user, hash, body).await;
+    };
+    if range.total > max as u64 {
+        return Err(ApiError::PayloadTooLarge { limit: max });
+    }
+    if range.chunk_len() != body.len() as u64 {
+        return Err(ApiError::bad_field(
+            "Content-Range",
+            format!(
+                "Content-Range announces {} bytes but the body has {}",
+                range.chunk_len(),
+                body.len()
+            ),
+        ));
+    }
+    let key = hash.as_str().to_owned();
+    if let Some(meta) = state.run_db(move |conn| meta_of(conn, &key)).await? {
+        return Ok(PutOutcome::AlreadyStored(meta));
+    }
+    // Refuse a non-photo at its first chunk rather than after the whole upload.
+    if range.start == 0 && sniff(&body).is_none() {
+        return Err(unsupported());
+    }
+    let staging = state.blob_staging.clone();
+    let uploader = user.id.clone();
+    let (h, u) = (hash.clone(), uploader.clone());
+    let appended = blocking(move || staging.append(&h, &u, range.start, &body)).await?;
+    let offset = match appended {
+        Appended::Gap { offset } => {
+            return Err(ApiError::Conflict(format!(
+                "this upload continues at byte {offset}: send `Content-Range: bytes {offset}-…/{}` next",
+                range.total
+            )));
+        }
+        Appended::Offset(offset) => offset,
+    };
+    if offset < range.total {
+        return Ok(PutOutcome::Partial {
+            offset,
+            total: range.total,
+        });
+    }
+    let staging = state.blob_staging.clone();
+    let (h, u) = (hash.clone(), uploader.clone());
+    let bytes = blocking(move || staging.read(&h, &u)).await?;
+    let outcome = if bytes.len() as u64 == range.total {
+        store_complete(state, user, hash.clone(), Bytes::from(bytes)).await
+    } else {
+        Err(invalid(format!(
+            "received {} bytes but the upload announced {}",
+            bytes.len(),
+            range.total
+        )))
+    };
+    // Stored or refused for its content, the upload is over; after a transient failure
+    // the client may retry the last chunk.
+    if matches!(
+        outcome,
+        Ok(_) | Err(ApiError::Domain(_) | ApiError::UnsupportedMediaType(_))
+    ) {
+        let staging = state.blob_staging.clone();
+        blocking(move || staging.discard(&hash, &uploader)).await?;
+    }
+    outcome
+}
+
+/// Verifies and stores a complete blob: bytes first, durably; then the row.
+async fn store_complete(
+    state: &AppState,
+    user: &AuthUser,
+    hash: BlobHash,
+    bytes: Bytes,
+) -> ApiResult<PutOutcome> {
+    let actual = BlobHash::of(&bytes);
+    if actual != hash {
+        return Err(invalid(format!(
+            "the body hashes to {}, not to the sha256 in the path; nothing was stored",
+            actual.as_str()
+        )));
+    }
+    let content_type = sniff(&bytes).ok_or_else(unsupported)?;
+    // A JPEG must be one we can strip on the way out, or location could leak.
+    if content_type == "image/jpeg" && Jpeg::from_bytes(bytes.clone()).is_err() {
+        return Err(invalid("the JPEG could not be read"));
+    }
+    let key = hash.as_str().to_owned();
+    if let Some(meta) = state.run_db(move |conn| meta_of(conn, &key)).await? {
+        return Ok(PutOutcome::AlreadyStored(meta));
+    }
+    let meta = BlobMeta {
+        sha256: hash.as_str().to_owned(),
+        size: i64::try_from(bytes.len()).map_err(ApiError::internal)?,
+        content_type: content_type.to_owned(),
+        uploaded_by: Some(user.id.clone()),
+    };
+    let store = state.blob_store.clone();
+    blocking(move || store.put(&hash, &bytes)).await?;
+    let row = meta.clone();
+    let recorded = state
+        .run_db(move |conn| match record_blob(conn, &row) {
+            // Another upload of the same bytes committed first.
+            Err(StoreError::Duplicate { .. }) => Ok(false),
+            other => other,
+        })
+        .await?;
+    if recorded {
+        tracing::info!(blob.sha256 = %meta.sha256, blob.size = meta.size, "blob stored");
+        Ok(PutOutcome::Stored(meta))
+    } else {
+        let key = meta.sha256.clone();
+        let stored = state.run_db(move |conn| meta_of(conn, &key)).await?;
+        Ok(PutOutcome::AlreadyStored(stored.unwrap_or(meta)))
+    }
+}
+
+/// `GET`: the bytes (JPEG without Exif/XMP) and their type. Staff may read any photo; a
+/// resident only what they uploaded. Anything else is "not found", not "forbidden", so
+/// a hash cannot be probed.
+pub async fn get_blob(
+    state: &AppState,
+    user: &AuthUser,
+    hash: BlobHash,
+) -> ApiResult<(String, Bytes)> {
+    let key = hash.as_str().to_owned();
+    let meta = state
+        .run_db(move |conn| meta_of(conn, &key))
+        .await?
+        .filter(|m| user.role.is_staff() || m.uploaded_by.as_deref() == Some(user.id.as_str()))
+        .ok_or_else(|| ApiError::NotFound("blob".into()))?;
+    let store = state.blob_store.clone();
+    let bytes = blocking(move || {
+        store
+            .get(&hash)?
+            .ok_or_else(|| io::Error::other("blob row without stored bytes"))
+    })
+    .await?;
+    let bytes = Bytes::from(bytes);
+    let bytes = if meta.content_type == "image/jpeg" {
+        strip_jpeg_metadata(bytes).map_err(ApiError::internal)?
+    } else {
+        bytes
+    };
+    Ok((meta.content_type, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SOI, APP0 JFIF, APP1 Exif with a GPS tag name in it, a quantisation table, EOI.
+    fn jpeg_with_exif() -> Vec<u8> {
+        let mut b = vec![0xFF, 0xD8];
+        b.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10]);
+        b.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        let exif = b"Exif\0\0MM\0*GPSLatitude 36.6";
+        b.extend_from_slice(&[0xFF, 0xE1, 0x00, (exif.len() + 2) as u8]);
+        b.extend_from_slice(exif);
+        b.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x04, 0x00, 0x01]);
+        b.extend_from_slice(&[0xFF, 0xD9]);
+        b
+    }
+
+    #[test]
+    fn hashes_parse_only_as_64_hex_digits() {
+        let upper = "A".repeat(64);
+        assert_eq!(BlobHash::parse(&upper).unwrap().as_str(), "a".repeat(64));
+        for bad in ["", "abc", &"g".repeat(64), &"a".repeat(65)] {
+            assert!(BlobHash::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            BlobHash::of(b"").as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn only_photo_types_are_sniffed() {
+        assert_eq!(sniff(&jpeg_with_exif()), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(
+            sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
+            Some("image/heif")
+        );
+        assert_eq!(sniff(b"GIF89a\0\0"), None);
+        assert_eq!(sniff(b"%PDF-1.7"), None);
+        assert_eq!(sniff(b"hello"), None);
+    }
+
+    #[test]
+    fn stripping_removes_exif_and_keeps_the_rest() {
+        let original = jpeg_with_exif();
+        let stripped = strip_jpeg_metadata(Bytes::from(original.clone())).unwrap();
+        let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        assert!(find(&original, b"GPSLatitude"));
+        assert!(!find(&stripped, b"GPSLatitude"));
+        assert!(!find(&stripped, b"Exif"));
+        assert!(find(&stripped, b"JFIF"));
+        assert_eq!(&stripped[..2], &[0xFF, 0xD8]);
+        assert_eq!(&stripped[stripped.len() - 2..], &[0xFF, 0xD9]);
+    }
+
+    #[test]
+    fn content_ranges_parse_strictly() {
+        assert_eq!(
+            ContentRange::parse("bytes 0-9/30").unwrap(),
+            ContentRange {
+                start: 0,
+                end: 9,
+                total: 30
+            }
+        );
+        for bad in [
+            "bytes 5-4/30",
+            "bytes 0-30/30",
+            "bytes */30",
+            "0-9/30",
+            "bytes 0-9/x",
+        ] {
+            assert!(ContentRange::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn local_store_is_sharded_and_idempotent() {
+        let dir = std::env::temp_dir().join(format!("patrol-blob-{}", uuid::Uuid::new_v4()));
+        let store = LocalDirStore::new(&dir);
+        let bytes = jpeg_with_exif();
+        let hash = BlobHash::of(&bytes);
+        assert!(!store.exists(&hash).unwrap());
+        store.put(&hash, &bytes).unwrap();
+        store.put(&hash, &bytes).unwrap();
+        let h = hash.as_str();
+        assert!(dir.join(&h[0..2]).join(&h[2..4]).join(h).is_file());
+        assert_eq!(store.len(&hash).unwrap(), Some(bytes.len() as u64));
+        assert_eq!(store.get(&hash).unwrap().unwrap(), bytes);
+        let files = std::fs::read_dir(dir.join(&h[0..2]).join(&h[2..4]))
+            .unwrap()
+            .count();
+        assert_eq!(files, 1, "no temporary files left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn staging_appends_in_order_and_tolerates_retried_chunks() {
+        let dir = std::env::temp_dir().join(format!("patrol-stage-{}", uuid::Uuid::new_v4()));
+        let staging = Staging::new(&dir);
+        let hash = BlobHash::of(b"0123456789");
+        assert_eq!(staging.offset(&hash, "u").unwrap(), None);
+        assert_eq!(
+            staging.append(&hash, "u", 0, b"0123").unwrap(),
+            Appended::Offset(4)
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 6, b"6789").unwrap(),
+            Appended::Gap { offset: 4 }
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 0, b"0123").unwrap(),
+            Appended::Offset(4)
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 2, b"234567").unwrap(),
+            Appended::Offset(8)
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 8, b"89").unwrap(),
+            Appended::Offset(10)
+        );
+        assert_eq!(staging.read(&hash, "u").unwrap(), b"0123456789");
+        staging.discard(&hash, "u").unwrap();
+        assert_eq!(staging.offset(&hash, "u").unwrap(), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

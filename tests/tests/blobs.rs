@@ -1,0 +1,453 @@
+//! Photos by content hash over HTTP: stored once however often and however concurrently
+//! they are uploaded, verified against their hash, sniffed, limited in size, resumable,
+//! announced to sync pulls when they arrive, and served without Exif location.
+
+use std::path::{Path, PathBuf};
+
+use diesel::prelude::*;
+use patrol_api::db::schema::blobs;
+use patrol_api::db::{self, DatabaseUrl};
+use patrol_tests::device::Device;
+use patrol_tests::{Backend, TempDir, TestApp};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The photo size limit of these tests, small so the oversize case is cheap.
+const MAX: usize = 64 * 1024;
+
+/// Runs a scenario on each backend with a fresh blob directory.
+macro_rules! blob_scenarios {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let (app, dir) = super::spawn(patrol_tests::Backend::Sqlite).await.expect("sqlite");
+                    super::$name(app, dir).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match super::spawn(patrol_tests::Backend::Postgres).await {
+                        Some((app, dir)) => super::$name(app, dir).await,
+                        None => eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run"),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+async fn spawn(backend: Backend) -> Option<(TestApp, TempDir)> {
+    let dir = TempDir(std::env::temp_dir().join(format!("patrol-blobs-{}", uuid::Uuid::new_v4())));
+    let blob_dir = dir.0.clone();
+    let app = TestApp::spawn_with(backend, move |cfg| {
+        cfg.blob_dir = blob_dir;
+        cfg.blob_max_bytes = MAX;
+    })
+    .await?;
+    app.seed_fixture().await;
+    Some((app, dir))
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn path(hash: &str) -> String {
+    format!("/api/v1/blobs/{hash}")
+}
+
+/// A JPEG as a phone writes it: SOI, JFIF, an Exif segment with a GPS position, a comment
+/// that makes each photo distinct (`filler` bytes long), a quantisation table, EOI.
+fn jpeg_with_gps(salt: &str, filler: usize) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    b.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+    let exif = b"Exif\0\0MM\0*\0\0\0\x08GPSLatitude=36.6051N;GPSLongitude=101.8023E";
+    b.extend_from_slice(&[0xFF, 0xE1]);
+    b.extend_from_slice(&u16::try_from(exif.len() + 2).unwrap().to_be_bytes());
+    b.extend_from_slice(exif);
+    let mut comment = salt.as_bytes().to_vec();
+    comment.resize(filler.max(salt.len()), b'.');
+    b.extend_from_slice(&[0xFF, 0xFE]);
+    b.extend_from_slice(&u16::try_from(comment.len() + 2).unwrap().to_be_bytes());
+    b.extend_from_slice(&comment);
+    b.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x04, 0x00, 0x01, 0xFF, 0xD9]);
+    b
+}
+
+/// A PNG signature and header chunk, padded to `len` bytes.
+fn png(salt: &str, len: usize) -> Vec<u8> {
+    let mut b =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde".to_vec();
+    b.extend_from_slice(salt.as_bytes());
+    b.resize(len.max(b.len()), 0);
+    b
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every file under the blob directory except partial uploads.
+fn stored_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "uploads") {
+                    walk(&p, out);
+                }
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
+/// Rows in `blobs` for `hash`, read straight from the database.
+async fn rows(app: &TestApp, hash: &str) -> i64 {
+    let url = app.db.url().to_owned();
+    let hash = hash.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let pool = db::connect(&DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        blobs::table
+            .filter(blobs::sha256.eq(hash))
+            .count()
+            .get_result::<i64>(&mut conn)
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn put(app: &TestApp, token: &str, hash: &str, bytes: &[u8]) -> patrol_tests::Res {
+    app.put(&path(hash))
+        .token(token)
+        .raw("application/octet-stream", bytes.to_vec())
+        .send()
+        .await
+}
+
+async fn head(app: &TestApp, token: &str, hash: &str) -> patrol_tests::Res {
+    app.req(Method::HEAD, &path(hash)).token(token).send().await
+}
+
+async fn the_same_photo_uploaded_twice_and_concurrently_is_stored_once(app: TestApp, dir: TempDir) {
+    let officer = app.login_as("officer").await;
+    let photo = png("twice", 2000);
+    let hash = sha(&photo);
+    assert_eq!(head(&app, &officer, &hash).await.status, 404);
+
+    let first = put(&app, &officer, &hash, &photo).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(
+        first.body,
+        json!({"sha256": hash, "size": 2000, "content_type": "image/png"})
+    );
+    let again = put(&app, &officer, &hash, &photo).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body, first.body, "the same answer");
+    let found = head(&app, &officer, &hash).await;
+    assert_eq!(found.status, 200);
+    assert_eq!(found.header("content-length"), Some("2000"));
+
+    // Another photo, uploaded by five phones at once.
+    let photo = png("concurrent", 3000);
+    let hash = sha(&photo);
+    let mut handles = Vec::new();
+    for _ in 0..5 {
+        let (client, url, token, body) = (
+            app.client.clone(),
+            format!("{}{}", app.base, path(&hash)),
+            officer.clone(),
+            photo.clone(),
+        );
+        handles.push(tokio::spawn(async move {
+            let r = client
+                .put(url)
+                .bearer_auth(token)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut created = 0;
+    for h in handles {
+        let (status, body) = h.await.unwrap();
+        assert!(matches!(status, 200 | 201), "{status}: {body}");
+        assert_eq!(body["sha256"], hash.as_str());
+        created += usize::from(status == 201);
+    }
+    assert_eq!(created, 1, "exactly one upload stored it");
+    assert_eq!(rows(&app, &hash).await, 1);
+    let files = stored_files(&dir.0);
+    assert_eq!(
+        files.len(),
+        2,
+        "one file per photo, nothing temporary: {files:?}"
+    );
+    assert!(files.iter().any(|f| f.ends_with(&hash)));
+    let h = hash.as_str();
+    assert!(dir.0.join(&h[0..2]).join(&h[2..4]).join(h).is_file());
+}
+
+async fn a_photo_with_one_flipped_byte_is_refused_and_nothing_is_stored(
+    app: TestApp,
+    dir: TempDir,
+) {
+    let officer = app.login_as("officer").await;
+    let photo = jpeg_with_gps("flipped", 500);
+    let hash = sha(&photo);
+    let mut damaged = photo.clone();
+    damaged[300] ^= 0x01;
+    let res = put(&app, &officer, &hash, &damaged).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(head(&app, &officer, &hash).await.status, 404);
+    assert_eq!(rows(&app, &hash).await, 0);
+    assert!(stored_files(&dir.0).is_empty());
+    // The intact photo is then accepted.
+    assert_eq!(put(&app, &officer, &hash, &photo).await.status, 201);
+}
+
+fn report(case_id: &str) -> Value {
+    json!({"case_id": case_id, "category_code": "garbage_pile", "description": "垃圾堆放在楼道口", "lat": 36.605, "lon": 101.802})
+}
+
+async fn a_photo_recorded_before_its_bytes_becomes_available_on_pull(app: TestApp, _dir: TempDir) {
+    let officer = app.login_as("officer").await;
+    let photo = jpeg_with_gps("field", 800);
+    let hash = sha(&photo);
+    let mut phone = Device::new(&officer);
+    let case_id = uuid::Uuid::now_v7().to_string();
+    phone.queue("case.report", report(&case_id));
+    phone.queue(
+        "case.comment",
+        json!({"case_id": case_id, "text": "现场照片", "photos": [hash]}),
+    );
+    let pushed = phone.push(&app).await;
+    assert_eq!(pushed.status, 200, "{}", pushed.text);
+    phone.pull_all(&app).await;
+    let status_of = |phone: &Device| -> Vec<Value> {
+        phone
+            .all("photo")
+            .into_iter()
+            .filter(|p| p["sha256"] == hash.as_str())
+            .map(|p| p["status"].clone())
+            .collect()
+    };
+    assert_eq!(status_of(&phone), vec![json!("awaiting_upload")]);
+
+    let res = put(&app, &officer, &hash, &photo).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    phone.pull_all(&app).await;
+    assert_eq!(status_of(&phone), vec![json!("available")]);
+
+    // A second phone starting from scratch sees it available too.
+    let mut other = Device::new(&officer);
+    other.pull_all(&app).await;
+    assert_eq!(status_of(&other), vec![json!("available")]);
+}
+
+async fn get_raw(app: &TestApp, token: &str, hash: &str) -> (u16, String, Vec<u8>) {
+    let r = app
+        .client
+        .get(format!("{}{}", app.base, path(hash)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, ct, r.bytes().await.unwrap().to_vec())
+}
+
+async fn a_jpeg_is_served_without_its_exif_location(app: TestApp, _dir: TempDir) {
+    let resident = app.login_as("resident").await;
+    let officer = app.login_as("officer").await;
+    let photo = jpeg_with_gps("resident", 600);
+    assert!(contains(&photo, b"GPSLatitude"));
+    let hash = sha(&photo);
+    let res = put(&app, &resident, &hash, &photo).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["content_type"], "image/jpeg");
+
+    // Checked against the contract, then byte by byte.
+    let res = app.get(&path(&hash)).token(&resident).send().await;
+    assert_eq!(res.status, 200);
+    for token in [&resident, &officer] {
+        let (status, ct, bytes) = get_raw(&app, token, &hash).await;
+        assert_eq!(status, 200);
+        assert_eq!(ct, "image/jpeg");
+        assert!(!contains(&bytes, b"GPSLatitude"), "no location");
+        assert!(!contains(&bytes, b"Exif\0\0"), "no Exif segment");
+        assert!(contains(&bytes, b"JFIF"), "the rest is kept");
+        assert!(contains(&bytes, b"resident"), "the rest is kept");
+        assert_eq!(&bytes[..2], &[0xFF, 0xD8]);
+        assert_eq!(&bytes[bytes.len() - 2..], &[0xFF, 0xD9]);
+    }
+
+    // A resident sees only their own uploads; staff see every photo.
+    let other = png("officer's", 100);
+    let other_hash = sha(&other);
+    assert_eq!(put(&app, &officer, &other_hash, &other).await.status, 201);
+    let res = app.get(&path(&other_hash)).token(&resident).send().await;
+    assert_eq!(res.status, 404);
+    let (status, ct, bytes) = get_raw(&app, &officer, &other_hash).await;
+    assert_eq!((status, ct.as_str()), (200, "image/png"));
+    assert_eq!(bytes, other, "non-JPEG photos are served as stored");
+    let missing = "0".repeat(64);
+    assert_eq!(
+        app.get(&path(&missing)).token(&officer).send().await.status,
+        404
+    );
+}
+
+async fn non_photos_and_oversize_photos_are_refused(app: TestApp, dir: TempDir) {
+    let officer = app.login_as("officer").await;
+    for not_a_photo in [
+        b"just some text, not a photo".to_vec(),
+        b"GIF89a\x01\0\x01\0\0\0\0;".to_vec(),
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec(),
+    ] {
+        let hash = sha(&not_a_photo);
+        let res = app
+            .put(&path(&hash))
+            .token(&officer)
+            .raw("image/jpeg", not_a_photo)
+            .send()
+            .await;
+        assert_eq!(res.status, 415, "{}", res.text);
+        assert_eq!(head(&app, &officer, &hash).await.status, 404);
+    }
+
+    let big = png("big", MAX + 1);
+    let hash = sha(&big);
+    let res = put(&app, &officer, &hash, &big).await;
+    assert_eq!(res.status, 413, "{}", res.text);
+    let res = app
+        .put(&path(&hash))
+        .token(&officer)
+        .header("content-range", &format!("bytes 0-99/{}", MAX + 1))
+        .raw("application/octet-stream", big[..100].to_vec())
+        .send()
+        .await;
+    assert_eq!(res.status, 413, "{}", res.text);
+    assert_eq!(head(&app, &officer, &hash).await.status, 404);
+    assert!(stored_files(&dir.0).is_empty());
+
+    let res = put(&app, &officer, "not-a-hash", b"x").await;
+    assert_eq!(res.status, 400, "{}", res.text);
+}
+
+async fn put_chunk(
+    app: &TestApp,
+    token: &str,
+    hash: &str,
+    bytes: &[u8],
+    range: std::ops::Range<usize>,
+) -> patrol_tests::Res {
+    app.put(&path(hash))
+        .token(token)
+        .header(
+            "content-range",
+            &format!("bytes {}-{}/{}", range.start, range.end - 1, bytes.len()),
+        )
+        .raw("application/octet-stream", bytes[range].to_vec())
+        .send()
+        .await
+}
+
+async fn a_resumable_upload_in_three_chunks_completes_and_verifies(app: TestApp, dir: TempDir) {
+    let officer = app.login_as("officer").await;
+    let photo = jpeg_with_gps("large", 30_000);
+    let total = photo.len();
+    let hash = sha(&photo);
+    let (a, b) = (total / 3, 2 * total / 3);
+
+    let res = put_chunk(&app, &officer, &hash, &photo, 0..a).await;
+    assert_eq!(res.status, 202, "{}", res.text);
+    assert_eq!(res.header("upload-offset"), Some(a.to_string().as_str()));
+    assert_eq!(
+        res.body,
+        json!({"sha256": hash, "offset": a, "total": total})
+    );
+
+    // The connection drops; the phone asks where to resume.
+    let probe = head(&app, &officer, &hash).await;
+    assert_eq!(probe.status, 404);
+    assert_eq!(probe.header("upload-offset"), Some(a.to_string().as_str()));
+    // Another user's upload of the same photo is separate.
+    let leader = app.login_as("supervisor").await;
+    assert_eq!(
+        head(&app, &leader, &hash).await.header("upload-offset"),
+        None
+    );
+
+    // Skipping ahead is refused; a retried chunk is harmless.
+    let res = put_chunk(&app, &officer, &hash, &photo, b..total).await;
+    assert_eq!(res.status, 409, "{}", res.text);
+    let res = put_chunk(&app, &officer, &hash, &photo, a..b).await;
+    assert_eq!(res.status, 202, "{}", res.text);
+    assert_eq!(res.body["offset"], b);
+    let res = put_chunk(&app, &officer, &hash, &photo, a..b).await;
+    assert_eq!(res.status, 202, "{}", res.text);
+    assert_eq!(res.body["offset"], b);
+
+    let res = put_chunk(&app, &officer, &hash, &photo, b..total).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(
+        res.body,
+        json!({"sha256": hash, "size": total, "content_type": "image/jpeg"})
+    );
+    let found = head(&app, &officer, &hash).await;
+    assert_eq!(found.status, 200);
+    assert_eq!(
+        found.header("content-length"),
+        Some(total.to_string().as_str())
+    );
+    assert_eq!(found.header("upload-offset"), None);
+    let (status, _, bytes) = get_raw(&app, &officer, &hash).await;
+    assert_eq!(status, 200);
+    assert!(contains(&bytes, b"large"));
+    assert!(!contains(&bytes, b"GPSLatitude"));
+    assert_eq!(rows(&app, &hash).await, 1);
+
+    // A chunked upload whose bytes do not match its hash is refused at the end, and
+    // neither stored nor left half-done.
+    let other = jpeg_with_gps("other", 20_000);
+    let mut damaged = other.clone();
+    damaged[15_000] ^= 0x80;
+    let hash = sha(&other);
+    let res = put_chunk(&app, &officer, &hash, &damaged, 0..10_000).await;
+    assert_eq!(res.status, 202, "{}", res.text);
+    let res = put_chunk(&app, &officer, &hash, &damaged, 10_000..damaged.len()).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    let probe = head(&app, &officer, &hash).await;
+    assert_eq!(probe.status, 404);
+    assert_eq!(probe.header("upload-offset"), None);
+    assert_eq!(rows(&app, &hash).await, 0);
+    assert_eq!(stored_files(&dir.0).len(), 1, "only the verified photo");
+}
+
+blob_scenarios!(
+    the_same_photo_uploaded_twice_and_concurrently_is_stored_once,
+    a_photo_with_one_flipped_byte_is_refused_and_nothing_is_stored,
+    a_photo_recorded_before_its_bytes_becomes_available_on_pull,
+    a_jpeg_is_served_without_its_exif_location,
+    non_photos_and_oversize_photos_are_refused,
+    a_resumable_upload_in_three_chunks_completes_and_verifies,
+);
