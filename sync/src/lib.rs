@@ -6,6 +6,7 @@
 //! This crate holds what both sides share and what is pure: the wire types, the mutation
 //! catalogue with argument checks, the merge rules by field class, and the signed cursor.
 
+pub mod client;
 pub mod cursor;
 pub mod error;
 pub mod merge;

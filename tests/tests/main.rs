@@ -7,6 +7,7 @@
 mod auth;
 mod blobs;
 mod contract;
+mod crash;
 mod demo;
 mod late_commit;
 mod org;

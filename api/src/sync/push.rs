@@ -26,6 +26,24 @@ use crate::org::scope::scope_of;
 use crate::state::AppState;
 use crate::sync::changes;
 
+/// A crash point between the steps of applying a mutation (tests only: the `failpoints`
+/// feature). Configured with `return(<client id>)`, it fails that client's pushes at this
+/// step as a transient database error would, so the transaction rolls back.
+#[cfg(feature = "failpoints")]
+fn crash_point(name: &str, client_id: &str) -> Result<(), StoreError> {
+    match fail::eval(name, |arg| arg) {
+        Some(Some(target)) if target == client_id => {
+            Err(StoreError::Unavailable(format!("injected fault at {name}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "failpoints"))]
+fn crash_point(_name: &str, _client_id: &str) -> Result<(), StoreError> {
+    Ok(())
+}
+
 /// Why a push stopped before its end.
 #[derive(Debug)]
 pub enum PushStop {
@@ -286,7 +304,9 @@ pub fn push(
                 if env.id > last + 1 {
                     return Ok(Err(PushStop::Gap { expected: last + 1 }));
                 }
+                crash_point("sync.push.after_lock", &req.client_id)?;
                 let result = apply_one(conn, &ctx, env)?;
+                crash_point("sync.push.after_effects", &req.client_id)?;
                 let id = i64::try_from(env.id).unwrap_or(i64::MAX);
                 diesel::insert_into(sync_mutations::table)
                     .values((
@@ -299,12 +319,14 @@ pub fn push(
                         sync_mutations::received_at.eq(now_ms()),
                     ))
                     .execute(conn)?;
+                crash_point("sync.push.after_outcome", &req.client_id)?;
                 diesel::update(sync_clients::table.find(&req.client_id))
                     .set((
                         sync_clients::last_mutation_id.eq(id),
                         sync_clients::updated_at.eq(now_ms()),
                     ))
                     .execute(conn)?;
+                crash_point("sync.push.before_commit", &req.client_id)?;
                 Ok(Ok(result))
             },
         )?;

@@ -1,0 +1,42 @@
+//! How the engine reaches the server. Blocking on purpose: a simulation drives every
+//! engine step by step, so a run is a pure function of its seed.
+
+use crate::protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
+
+/// Why a request did not produce a usable answer. Each variant asks for a different
+/// reaction, so none of them is "just an error".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The request or its response was lost; the server may or may not have acted.
+    /// Retrying the same mutation ids is always safe.
+    #[error("network failure: {0}")]
+    Network(String),
+    /// `401`: the access token expired. Refresh it and replay the same ids; never drop.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// `503`/`429`: the server asks to wait this many seconds.
+    #[error("retry after {0} s")]
+    RetryAfter(u64),
+    /// `409`: the first unapplied id the server expects.
+    #[error("mutation gap: server expects {expected}")]
+    Gap { expected: u64 },
+    /// `426`: this app is too old. Keep the queue and stop until updated.
+    #[error("upgrade required")]
+    UpgradeRequired,
+    /// Any other 4xx: a client bug. Keep the queue and surface it.
+    #[error("rejected by the server: {0}")]
+    Rejected(String),
+}
+
+/// A way to send the two sync requests.
+pub trait Transport {
+    /// `POST /api/v1/sync/push`.
+    fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError>;
+    /// `POST /api/v1/sync/pull`.
+    fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError>;
+    /// Gets a fresh access token after a `401`. The default does nothing, for transports
+    /// without tokens.
+    fn refresh_auth(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+}
