@@ -32,18 +32,20 @@ pub struct Ctx {
     pub origin: Option<(String, i64)>,
     /// Device time of the intent: evidence only.
     pub observed_at: Option<DateTime<Utc>>,
+    /// How visits are verified (configuration).
+    pub visit_rules: patrol_domain::visit::VerificationRules,
 }
 
-/// A command that applied.
+/// A command that applied, with the record it wrote.
 #[derive(Debug)]
-pub struct Applied {
-    pub case: CaseRow,
+pub struct Applied<T = CaseRow> {
+    pub record: T,
     /// Set when the apply recorded a conflict (e.g. a concurrent edit).
     pub conflict: Option<ConflictRow>,
 }
 
 /// Store errors are transient or internal; domain errors are the command's refusal.
-pub type CommandResult = Result<Result<Applied, DomainError>, StoreError>;
+pub type CommandResult<T = CaseRow> = Result<Result<Applied<T>, DomainError>, StoreError>;
 
 const MAX_DESCRIPTION: usize = 2000;
 const MAX_NOTES: usize = 4000;
@@ -275,7 +277,7 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
         return Ok(
             if existing.created_by.as_deref() == Some(ctx.actor.user_id.as_str()) {
                 Ok(Applied {
-                    case: existing,
+                    record: existing,
                     conflict: None,
                 })
             } else {
@@ -332,7 +334,7 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
     add_activity(conn, &row, &a)?;
     add_photos(conn, &row, ctx, &args.photos)?;
     Ok(Ok(Applied {
-        case: row,
+        record: row,
         conflict: None,
     }))
 }
@@ -401,7 +403,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
             add_activity(conn, &c, &a)?;
             add_photos(conn, &c, ctx, &photos)?;
             return Ok(Ok(Applied {
-                case: c,
+                record: c,
                 conflict: None,
             }));
         }
@@ -445,7 +447,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     add_activity(conn, &c, &a)?;
     add_photos(conn, &c, ctx, &photos)?;
     Ok(Ok(Applied {
-        case: c,
+        record: c,
         conflict: None,
     }))
 }
@@ -548,7 +550,7 @@ pub fn update_fields(conn: &mut DbConn, ctx: &Ctx, args: &CaseUpdateFieldsArgs) 
     }
     if changed.is_empty() {
         return Ok(Ok(Applied {
-            case: c,
+            record: c,
             conflict: None,
         }));
     }
@@ -568,7 +570,10 @@ pub fn update_fields(conn: &mut DbConn, ctx: &Ctx, args: &CaseUpdateFieldsArgs) 
             Value::Object(concurrent),
         )?)
     };
-    Ok(Ok(Applied { case: c, conflict }))
+    Ok(Ok(Applied {
+        record: c,
+        conflict,
+    }))
 }
 
 /// `case.comment`: append-only; never conflicts, except with a case that is gone.
@@ -587,7 +592,7 @@ pub fn comment(conn: &mut DbConn, ctx: &Ctx, args: &CaseCommentArgs) -> CommandR
     add_activity(conn, &c, &a)?;
     add_photos(conn, &c, ctx, &args.photos)?;
     Ok(Ok(Applied {
-        case: c,
+        record: c,
         conflict: None,
     }))
 }

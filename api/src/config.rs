@@ -33,6 +33,10 @@ pub struct Config {
     pub blob_dir: PathBuf,
     /// Largest photo accepted, in bytes (`PATROL_BLOB_MAX_BYTES`).
     pub blob_max_bytes: usize,
+    /// How visits are verified: geofence buffer, accuracy, dwell, speed, clock skew.
+    pub visit_rules: patrol_domain::visit::VerificationRules,
+    /// Visits per officer, community and week, and their minimum spacing.
+    pub compliance: patrol_domain::visit::CompliancePolicy,
 }
 
 /// Rate limits, per minute unless said otherwise.
@@ -74,6 +78,8 @@ impl Config {
             limits: RateLimits::default(),
             log_json: false,
             run_jobs: true,
+            visit_rules: patrol_domain::visit::VerificationRules::default(),
+            compliance: patrol_domain::visit::CompliancePolicy::default(),
             blob_dir: default_blob_dir(&database_url),
             blob_max_bytes: crate::blobs::DEFAULT_MAX_BYTES,
             database_url,

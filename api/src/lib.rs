@@ -19,6 +19,7 @@ pub mod otp;
 pub mod routes;
 pub mod state;
 pub mod sync;
+pub mod visits;
 
 use std::net::TcpListener;
 use std::sync::Arc;

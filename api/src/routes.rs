@@ -3,7 +3,7 @@
 
 use actix_web::web;
 
-use crate::handlers::{auth, blobs, cases, health, lists, org, people, public, sync};
+use crate::handlers::{auth, blobs, cases, health, lists, org, people, public, sync, visits};
 
 macro_rules! routes {
     ($( $method:ident $path:literal => $handler:path; )*) => {
@@ -66,6 +66,11 @@ routes! {
     post "/api/v1/cases" => cases::create_case;
     get "/api/v1/cases/{id}" => cases::get_case;
     post "/api/v1/cases/{id}/transitions" => cases::transition_case;
+
+    post "/api/v1/visits" => visits::create_visit;
+    post "/api/v1/visits/{id}/accept" => visits::accept_visit;
+    get "/api/v1/compliance" => visits::get_compliance;
+    get "/api/v1/compliance/at-risk" => visits::get_compliance_at_risk;
 
     post "/api/v1/sync/push" => sync::push_mutations;
     post "/api/v1/sync/pull" => sync::pull_changes;

@@ -206,6 +206,41 @@ pub struct CaseCommentArgs {
     pub photos: Vec<String>,
 }
 
+/// One location fix of a visit, as the device recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixArgs {
+    pub at: DateTime<Utc>,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+    /// The platform's mock-location flag, when the device reports one.
+    pub mock: Option<bool>,
+}
+
+/// `visit.record`: an officer's or party member's visit to a community (走访). Append-only:
+/// it never conflicts; verification flags are data on the visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisitRecordArgs {
+    pub visit_id: String,
+    pub community_code: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub fixes: Vec<FixArgs>,
+    /// Coordinate system of the fixes: wgs84 (default), gcj02 or bd09.
+    pub crs: Option<String>,
+    #[serde(default)]
+    pub photos: Vec<String>,
+    /// Whom the officer met: `resident`, `community_staff`, `property_manager`, `shop`.
+    #[serde(default)]
+    pub met: Vec<String>,
+    pub purpose: String,
+    pub notes: Option<String>,
+    /// `service`, `management` or `enforcement` (the 721 method).
+    pub class_721: String,
+}
+
 /// Every mutation this server executes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
@@ -213,6 +248,7 @@ pub enum Mutation {
     CaseTransition(CaseTransitionArgs),
     CaseUpdateFields(CaseUpdateFieldsArgs),
     CaseComment(CaseCommentArgs),
+    VisitRecord(VisitRecordArgs),
 }
 
 fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
@@ -224,11 +260,12 @@ fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
 
 impl Mutation {
     /// The wire names, for documentation and errors.
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         "case.report",
         "case.transition",
         "case.update_fields",
         "case.comment",
+        "visit.record",
     ];
 
     /// Reads a mutation from its envelope.
@@ -247,6 +284,7 @@ impl Mutation {
             "case.transition" => Ok(Mutation::CaseTransition(args(value)?)),
             "case.update_fields" => Ok(Mutation::CaseUpdateFields(args(value)?)),
             "case.comment" => Ok(Mutation::CaseComment(args(value)?)),
+            "visit.record" => Ok(Mutation::VisitRecord(args(value)?)),
             other => Err(SyncError::UnknownMutation {
                 name: other.to_owned(),
             }),
@@ -260,6 +298,7 @@ impl Mutation {
             Mutation::CaseTransition(_) => "case.transition",
             Mutation::CaseUpdateFields(_) => "case.update_fields",
             Mutation::CaseComment(_) => "case.comment",
+            Mutation::VisitRecord(_) => "visit.record",
         }
     }
 }

@@ -210,6 +210,11 @@ impl crate::TestApp {
             .expect("seed task");
     }
 
+    /// Signs in as a fixture account by its login.
+    pub async fn login_as_login(&self, login: &str) -> String {
+        self.login(login, PASSWORD).await
+    }
+
     /// Signs in as the fixture account of `role`.
     pub async fn login_as(&self, role: &str) -> String {
         self.login(login_for(role), PASSWORD).await

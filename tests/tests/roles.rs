@@ -321,6 +321,36 @@ fn cases(admin_id: &str) -> Vec<Case> {
         ),
         case(
             M::POST,
+            "/api/v1/visits",
+            "/api/v1/visits",
+            Some(
+                json!({"visit_id": "not-a-uuid", "community_code": "C1", "started_at": "2026-01-01T00:00:00Z", "ended_at": "2026-01-01T00:20:00Z", "fixes": [], "purpose": "走访", "class_721": "service"}),
+            ),
+            &["officer", "party_member"],
+        ),
+        case(
+            M::POST,
+            "/api/v1/visits/{id}/accept",
+            "/api/v1/visits/unknown/accept",
+            Some(json!({"reason": "ok"})),
+            LEADS,
+        ),
+        case(
+            M::GET,
+            "/api/v1/compliance",
+            "/api/v1/compliance",
+            None,
+            &["officer", "supervisor", "admin"],
+        ),
+        case(
+            M::GET,
+            "/api/v1/compliance/at-risk",
+            "/api/v1/compliance/at-risk",
+            None,
+            &["officer", "supervisor", "admin"],
+        ),
+        case(
+            M::POST,
             "/api/v1/stations",
             "/api/v1/stations",
             Some(

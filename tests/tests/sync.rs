@@ -501,9 +501,57 @@ async fn residents_pull_only_their_own_reports(app: TestApp) {
         .send()
         .await;
     assert_eq!(res.status, 400, "a cursor is bound to its account");
+    let res = app
+        .post("/api/v1/sync/pull")
+        .token(&officer)
+        .json(json!({"client_id": phone.client_id, "protocol_version": 1}))
+        .send()
+        .await;
+    assert_eq!(res.status, 403, "a client id is bound to its account");
+}
+
+async fn a_server_restored_from_backup_tells_devices_to_reset_but_keeps_their_queue(app: TestApp) {
+    app.seed_fixture().await;
+    let officer = app.login_as("officer").await;
+    let mut phone = Device::new(&officer);
+    let case_id = new_id();
+    phone.queue("case.report", report(&case_id, 101.802));
+    phone.push(&app).await;
+    phone.pull_all(&app).await;
+    assert!(phone.get("case", &case_id).is_some());
+    // A restore gives the database a new epoch; the phone has a pending mutation queued.
+    let url = app.db.url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        use diesel::connection::SimpleConnection;
+        let pool =
+            patrol_api::db::connect(&patrol_api::db::DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute(
+                "UPDATE server_meta SET value = 'restored-epoch' WHERE key = 'server_epoch'",
+            )
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    phone.queue(
+        "case.comment",
+        json!({"case_id": case_id, "text": "after restore"}),
+    );
+    let pages = phone.pull_all(&app).await;
+    assert_eq!(pages[0]["reset"], true, "an explicit reset");
+    assert_eq!(pages[0]["server_epoch"], "restored-epoch");
+    assert_eq!(phone.queue.len(), 1, "the queue is never reset");
+    assert!(
+        phone.get("case", &case_id).is_some(),
+        "the replica is rebuilt from the server"
+    );
+    let res = phone.push(&app).await;
+    assert_eq!(res.body["results"][0]["outcome"], "applied");
 }
 
 on_both_backends!(
+    a_server_restored_from_backup_tells_devices_to_reset_but_keeps_their_queue,
     a_push_replayed_one_to_five_times_applies_once_and_answers_identically,
     a_gap_is_refused_with_the_expected_id,
     a_bad_mutation_is_rejected_and_the_queue_moves_on,

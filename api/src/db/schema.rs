@@ -346,6 +346,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    visits (id) {
+        id -> Text,
+        officer_id -> Text,
+        community_id -> Text,
+        started_at -> BigInt,
+        ended_at -> BigInt,
+        received_at -> BigInt,
+        fixes -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        photo_hashes -> Text,
+        met -> Text,
+        purpose -> Text,
+        notes -> Text,
+        class_721 -> Text,
+        flags -> Text,
+        status -> Text,
+        accepted_by -> Nullable<Text>,
+        accepted_reason -> Nullable<Text>,
+        accepted_at -> Nullable<BigInt>,
+        client_id -> Nullable<Text>,
+        mutation_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(streets -> districts (district_id));
 diesel::joinable!(communities -> streets (street_id));
 diesel::joinable!(grid_cells -> communities (community_id));
@@ -379,6 +406,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conflicts,
     change_log,
     sync_clock,
+    visits,
 );
 
 /// Every table and its columns in declaration order; the schema test compares this with
@@ -694,6 +722,33 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("sync_clock", &["id", "value"]),
+    (
+        "visits",
+        &[
+            "id",
+            "officer_id",
+            "community_id",
+            "started_at",
+            "ended_at",
+            "received_at",
+            "fixes",
+            "lat",
+            "lon",
+            "photo_hashes",
+            "met",
+            "purpose",
+            "notes",
+            "class_721",
+            "flags",
+            "status",
+            "accepted_by",
+            "accepted_reason",
+            "accepted_at",
+            "client_id",
+            "mutation_id",
+            "created_at",
+        ],
+    ),
     (
         "change_log",
         &[

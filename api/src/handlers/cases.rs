@@ -16,7 +16,7 @@ use crate::org::scope::scope_of;
 use crate::state::AppState;
 use crate::sync::changes;
 
-fn ctx(conn: &mut DbConn, state: &AppState, user: &AuthUser) -> ApiResult<Ctx> {
+pub fn ctx(conn: &mut DbConn, state: &AppState, user: &AuthUser) -> ApiResult<Ctx> {
     Ok(Ctx {
         actor: Actor {
             user_id: user.id.clone(),
@@ -26,15 +26,16 @@ fn ctx(conn: &mut DbConn, state: &AppState, user: &AuthUser) -> ApiResult<Ctx> {
         locator: state.locator.get(conn)?,
         origin: None,
         observed_at: None,
+        visit_rules: state.cfg.visit_rules.clone(),
     })
 }
 
 /// Runs a command online: a refusal rolls back and becomes the HTTP error.
-fn run(
+pub fn run<T>(
     conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> cases::CommandResult,
-) -> ApiResult<Applied> {
-    write_tx(conn, |conn| -> ApiResult<Applied> {
+    f: impl FnOnce(&mut DbConn) -> cases::CommandResult<T>,
+) -> ApiResult<Applied<T>> {
+    write_tx(conn, |conn| -> ApiResult<Applied<T>> {
         f(conn)?.map_err(ApiError::Domain)
     })
 }
@@ -67,7 +68,7 @@ pub async fn create_case(
         .run_db(move |conn| -> ApiResult<CaseDetail> {
             let ctx = ctx(conn, &st, &user)?;
             let applied = run(conn, |conn| cases::report(conn, &ctx, &args))?;
-            detail(conn, &applied.case)
+            detail(conn, &applied.record)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
@@ -108,7 +109,7 @@ pub async fn transition_case(
         .run_db(move |conn| -> ApiResult<CaseDetail> {
             let ctx = ctx(conn, &st, &user)?;
             let applied = run(conn, |conn| cases::transition(conn, &ctx, &args))?;
-            detail(conn, &applied.case)
+            detail(conn, &applied.record)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -10,6 +10,7 @@ pub mod org;
 pub mod people;
 pub mod public;
 pub mod sync;
+pub mod visits;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

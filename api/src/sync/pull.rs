@@ -22,7 +22,7 @@ use crate::db::schema::{change_log, communities};
 use crate::db::{DbConn, StoreError, store};
 use crate::error::ApiError;
 use crate::org::scope::scope_of;
-use crate::sync::push::last_id;
+use crate::sync::push::{last_id, owned_by_other};
 
 /// The scope marker a cursor keeps for callers who see everything.
 const ALL: &str = "*";
@@ -159,6 +159,11 @@ pub fn pull(
         if let DbConn::Pg(_) = conn {
             // One snapshot for the page and the client's last applied mutation id.
             conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        if owned_by_other(conn, &req.client_id, &user.id)? {
+            return Err(ApiError::Forbidden(
+                "this client id belongs to another account".into(),
+            ));
         }
         let epoch = store::meta_get(conn, "server_epoch")?.ok_or(StoreError::NotFound)?;
         let scope = scope_ids(&scope_of(conn, user)?);

@@ -16,7 +16,7 @@ use patrol_sync::protocol::{
 use serde_json::{Value, json};
 
 use crate::auth::AuthUser;
-use crate::cases::{self, Applied, Ctx};
+use crate::cases::{self, Ctx};
 use crate::db::schema::{sync_clients, sync_mutations};
 use crate::db::store::ConflictRow;
 use crate::db::{DbConn, StoreError, write_tx};
@@ -25,6 +25,7 @@ use crate::ids::now_ms;
 use crate::org::scope::scope_of;
 use crate::state::AppState;
 use crate::sync::changes;
+use crate::visits;
 
 /// A crash point between the steps of applying a mutation (tests only: the `failpoints`
 /// feature). Configured with `return(<client id>)`, it fails that client's pushes at this
@@ -98,6 +99,20 @@ fn lock_last_id(conn: &mut DbConn, client_id: &str) -> Result<u64, StoreError> {
     Ok(u64::try_from(row.last_mutation_id).unwrap_or(0))
 }
 
+/// Does this client id belong to another account? (Unknown ids belong to nobody yet.)
+pub fn owned_by_other(
+    conn: &mut DbConn,
+    client_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    let owner: Option<String> = sync_clients::table
+        .find(client_id)
+        .select(sync_clients::user_id)
+        .first(conn)
+        .optional()?;
+    Ok(owner.is_some_and(|o| o != user_id))
+}
+
 /// Reads the last applied id without locking (for pull and responses).
 pub fn last_id(conn: &mut DbConn, client_id: &str) -> Result<u64, StoreError> {
     let last: Option<i64> = sync_clients::table
@@ -158,6 +173,7 @@ fn case_of(m: &Mutation) -> Option<(&str, Vec<String>)> {
         )),
         Mutation::CaseUpdateFields(a) => Some((a.case_id.as_str(), Vec::new())),
         Mutation::CaseComment(a) => Some((a.case_id.as_str(), a.photos.clone())),
+        Mutation::VisitRecord(_) => None,
     }
 }
 
@@ -168,11 +184,17 @@ fn apply_one(
     env: &MutationEnvelope,
 ) -> Result<MutationResult, StoreError> {
     let mutation = Mutation::parse(&env.name, &env.args);
-    let outcome = match &mutation {
-        Ok(Mutation::CaseReport(a)) => cases::report(conn, ctx, a)?,
-        Ok(Mutation::CaseTransition(a)) => cases::transition(conn, ctx, a)?,
-        Ok(Mutation::CaseUpdateFields(a)) => cases::update_fields(conn, ctx, a)?,
-        Ok(Mutation::CaseComment(a)) => cases::comment(conn, ctx, a)?,
+    // Every command reports only what push needs: the conflict an apply recorded.
+    let outcome: Result<Option<ConflictRow>, DomainError> = match &mutation {
+        Ok(Mutation::CaseReport(a)) => cases::report(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::CaseTransition(a)) => cases::transition(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::CaseUpdateFields(a)) => {
+            cases::update_fields(conn, ctx, a)?.map(|a| a.conflict)
+        }
+        Ok(Mutation::CaseComment(a)) => cases::comment(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::VisitRecord(a)) => {
+            visits::record(conn, ctx, a, &ctx.visit_rules)?.map(|a| a.conflict)
+        }
         Err(SyncError::UnknownMutation { name }) => Err(DomainError::invalid(
             "name",
             format!(
@@ -186,15 +208,13 @@ fn apply_one(
         Err(other) => Err(DomainError::invalid("args", other.to_string())),
     };
     Ok(match outcome {
-        Ok(Applied { conflict: None, .. }) => MutationResult {
+        Ok(None) => MutationResult {
             mutation_id: env.id,
             outcome: Outcome::Applied,
             conflict: None,
             rejection: None,
         },
-        Ok(Applied {
-            conflict: Some(c), ..
-        }) => MutationResult {
+        Ok(Some(c)) => MutationResult {
             mutation_id: env.id,
             outcome: Outcome::AppliedWithConflict,
             conflict: Some(conflict_view(&c)),
@@ -293,6 +313,7 @@ pub fn push(
                 i64::try_from(env.id).unwrap_or(i64::MAX),
             )),
             observed_at: env.observed_at,
+            visit_rules: state.cfg.visit_rules.clone(),
         };
         let step = write_tx(
             conn,

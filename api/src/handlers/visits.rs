@@ -1,0 +1,169 @@
+//! Visits and twice-weekly compliance.
+
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use chrono_tz::Tz;
+use patrol_domain::role::{Role, Scope};
+use patrol_domain::visit::{self, DEFAULT_TIME_ZONE, IsoWeek};
+use patrol_sync::protocol::VisitRecordArgs;
+use serde::Deserialize;
+
+use crate::auth::AuthUser;
+use crate::db::{DbConn, store};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::handlers::cases::{ctx, run};
+use crate::state::AppState;
+use crate::visits::{self, VisitView};
+
+/// The district's time zone: weeks are counted in it.
+fn district_tz(conn: &mut DbConn) -> ApiResult<Tz> {
+    Ok(store::district(conn)?
+        .and_then(|d| d.timezone.parse().ok())
+        .unwrap_or(DEFAULT_TIME_ZONE))
+}
+
+fn parse_week(raw: Option<&str>, tz: Tz) -> ApiResult<IsoWeek> {
+    match raw {
+        Some(w) => w
+            .parse()
+            .map_err(|_| ApiError::bad_field("week", "must be an ISO week like 2026-W48")),
+        None => Ok(visit::week_of(Utc::now(), tz)),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn create_visit(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<VisitRecordArgs>,
+) -> ApiResult<HttpResponse> {
+    let args = body.into_inner();
+    let st = state.clone();
+    let view = state
+        .run_db(move |conn| -> ApiResult<VisitView> {
+            let ctx = ctx(conn, &st, &user)?;
+            let applied = run(conn, |conn| {
+                visits::record(conn, &ctx, &args, &ctx.visit_rules)
+            })?;
+            Ok(VisitView::from_row(&applied.record))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptVisitRequest {
+    pub reason: String,
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn accept_visit(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: Json<AcceptVisitRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let reason = body.into_inner().reason;
+    let st = state.clone();
+    let view = state
+        .run_db(move |conn| -> ApiResult<VisitView> {
+            let ctx = ctx(conn, &st, &user)?;
+            let applied = run(conn, |conn| visits::accept(conn, &ctx, &id, &reason))?;
+            Ok(VisitView::from_row(&applied.record))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceQuery {
+    /// ISO week, e.g. `2026-W48`; the current week when absent.
+    pub week: Option<String>,
+    pub community_code: Option<String>,
+    pub officer_id: Option<String>,
+}
+
+/// Who sees which compliance rows: supervisors their streets' communities, admins all,
+/// officers only themselves.
+fn compliance_rows(
+    conn: &mut DbConn,
+    st: &AppState,
+    user: &AuthUser,
+    q: &ComplianceQuery,
+    at_risk_only: bool,
+) -> ApiResult<Vec<visits::ComplianceRow>> {
+    let tz = district_tz(conn)?;
+    let week = if at_risk_only {
+        visit::week_of(Utc::now(), tz)
+    } else {
+        parse_week(q.week.as_deref(), tz)?
+    };
+    let (mut only, officer) = match user.role {
+        Role::Admin => (None, q.officer_id.clone()),
+        Role::Supervisor => match crate::org::scope::scope_of(conn, user)? {
+            Scope::Communities(ids) => (Some(ids), q.officer_id.clone()),
+            _ => (Some(Vec::new()), None),
+        },
+        Role::Officer => (None, Some(user.id.clone())),
+        other => {
+            return Err(ApiError::Forbidden(format!(
+                "the {other} role has no visit compliance to see"
+            )));
+        }
+    };
+    if let Some(code) = q.community_code.as_deref() {
+        let c = store::community_by_code(conn, code)?
+            .ok_or_else(|| ApiError::bad_field("community_code", "no such community"))?;
+        if only.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
+            return Ok(Vec::new());
+        }
+        only = Some(vec![c.id]);
+    }
+    let mut rows = visits::compliance(
+        conn,
+        week,
+        tz,
+        &st.cfg.compliance,
+        only.as_deref(),
+        officer.as_deref(),
+    )?;
+    if at_risk_only {
+        rows.retain(|r| !r.compliant);
+    }
+    Ok(rows)
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn get_compliance(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<ComplianceQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let st = state.clone();
+    let rows = state
+        .run_db(move |conn| compliance_rows(conn, &st, &user, &q, false))
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn get_compliance_at_risk(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<HttpResponse> {
+    let q = ComplianceQuery {
+        week: None,
+        community_code: None,
+        officer_id: None,
+    };
+    let st = state.clone();
+    let rows = state
+        .run_db(move |conn| compliance_rows(conn, &st, &user, &q, true))
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
