@@ -3,7 +3,9 @@
 
 use actix_web::web;
 
-use crate::handlers::{auth, blobs, cases, health, lists, org, people, public, sync, visits};
+use crate::handlers::{
+    auth, blobs, cases, diary, health, lists, org, people, public, sync, visits,
+};
 
 macro_rules! routes {
     ($( $method:ident $path:literal => $handler:path; )*) => {
@@ -71,6 +73,11 @@ routes! {
     post "/api/v1/visits/{id}/accept" => visits::accept_visit;
     get "/api/v1/compliance" => visits::get_compliance;
     get "/api/v1/compliance/at-risk" => visits::get_compliance_at_risk;
+
+    post "/api/v1/diary" => diary::write_diary;
+    get "/api/v1/diary/{entry_id}" => diary::get_diary_history;
+    post "/api/v1/diary/{entry_id}/sign-off" => diary::sign_off_diary;
+    post "/api/v1/diary/{entry_id}/comments" => diary::comment_diary;
 
     post "/api/v1/sync/push" => sync::push_mutations;
     post "/api/v1/sync/pull" => sync::pull_changes;

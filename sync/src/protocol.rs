@@ -241,6 +241,34 @@ pub struct VisitRecordArgs {
     pub class_721: String,
 }
 
+/// Links from a diary entry to the work it records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiaryLinks {
+    #[serde(default)]
+    pub visits: Vec<String>,
+    #[serde(default)]
+    pub cases: Vec<String>,
+    #[serde(default)]
+    pub whistles: Vec<String>,
+    #[serde(default)]
+    pub meetings: Vec<String>,
+}
+
+/// `diary.write`: writes or edits the author's diary entry `entry_id` (工作勤务日志).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiaryWriteArgs {
+    /// A UUID made on the device; the same id edits the same entry.
+    pub entry_id: String,
+    pub entry_date: chrono::NaiveDate,
+    /// `day`, `night`, `overtime` or `on_call`.
+    pub shift: String,
+    pub body: String,
+    #[serde(default)]
+    pub links: DiaryLinks,
+}
+
 /// Every mutation this server executes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
@@ -249,6 +277,7 @@ pub enum Mutation {
     CaseUpdateFields(CaseUpdateFieldsArgs),
     CaseComment(CaseCommentArgs),
     VisitRecord(VisitRecordArgs),
+    DiaryWrite(DiaryWriteArgs),
 }
 
 fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
@@ -260,12 +289,13 @@ fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
 
 impl Mutation {
     /// The wire names, for documentation and errors.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "case.report",
         "case.transition",
         "case.update_fields",
         "case.comment",
         "visit.record",
+        "diary.write",
     ];
 
     /// Reads a mutation from its envelope.
@@ -285,6 +315,7 @@ impl Mutation {
             "case.update_fields" => Ok(Mutation::CaseUpdateFields(args(value)?)),
             "case.comment" => Ok(Mutation::CaseComment(args(value)?)),
             "visit.record" => Ok(Mutation::VisitRecord(args(value)?)),
+            "diary.write" => Ok(Mutation::DiaryWrite(args(value)?)),
             other => Err(SyncError::UnknownMutation {
                 name: other.to_owned(),
             }),
@@ -299,6 +330,7 @@ impl Mutation {
             Mutation::CaseUpdateFields(_) => "case.update_fields",
             Mutation::CaseComment(_) => "case.comment",
             Mutation::VisitRecord(_) => "visit.record",
+            Mutation::DiaryWrite(_) => "diary.write",
         }
     }
 }

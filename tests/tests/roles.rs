@@ -351,6 +351,36 @@ fn cases(admin_id: &str) -> Vec<Case> {
         ),
         case(
             M::POST,
+            "/api/v1/diary",
+            "/api/v1/diary",
+            Some(
+                json!({"entry_id": "not-a-uuid", "entry_date": "2026-01-01", "shift": "day", "body": "x"}),
+            ),
+            &["officer", "party_member"],
+        ),
+        case(
+            M::GET,
+            "/api/v1/diary/{entry_id}",
+            "/api/v1/diary/unknown",
+            None,
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/diary/{entry_id}/sign-off",
+            "/api/v1/diary/unknown/sign-off",
+            None,
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/diary/{entry_id}/comments",
+            "/api/v1/diary/unknown/comments",
+            Some(json!({"text": "ok"})),
+            ALL,
+        ),
+        case(
+            M::POST,
             "/api/v1/stations",
             "/api/v1/stations",
             Some(

@@ -373,6 +373,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    diary_entries (id) {
+        id -> Text,
+        entry_id -> Text,
+        version -> Integer,
+        author_id -> Text,
+        entry_date -> Text,
+        shift -> Text,
+        body -> Text,
+        links -> Text,
+        current -> Bool,
+        signed_off_by -> Nullable<Text>,
+        signed_off_at -> Nullable<BigInt>,
+        observed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    diary_comments (id) {
+        id -> Text,
+        entry_id -> Text,
+        author_id -> Text,
+        text -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(streets -> districts (district_id));
 diesel::joinable!(communities -> streets (street_id));
 diesel::joinable!(grid_cells -> communities (community_id));
@@ -407,6 +436,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_log,
     sync_clock,
     visits,
+    diary_entries,
+    diary_comments,
 );
 
 /// Every table and its columns in declaration order; the schema test compares this with
@@ -722,6 +753,29 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("sync_clock", &["id", "value"]),
+    (
+        "diary_entries",
+        &[
+            "id",
+            "entry_id",
+            "version",
+            "author_id",
+            "entry_date",
+            "shift",
+            "body",
+            "links",
+            "current",
+            "signed_off_by",
+            "signed_off_at",
+            "observed_at",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "diary_comments",
+        &["id", "entry_id", "author_id", "text", "created_at"],
+    ),
     (
         "visits",
         &[

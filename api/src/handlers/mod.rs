@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod blobs;
 pub mod cases;
+pub mod diary;
 pub mod health;
 pub mod lists;
 pub mod org;

@@ -25,7 +25,7 @@ use crate::ids::now_ms;
 use crate::org::scope::scope_of;
 use crate::state::AppState;
 use crate::sync::changes;
-use crate::visits;
+use crate::{diary, visits};
 
 /// A crash point between the steps of applying a mutation (tests only: the `failpoints`
 /// feature). Configured with `return(<client id>)`, it fails that client's pushes at this
@@ -173,7 +173,7 @@ fn case_of(m: &Mutation) -> Option<(&str, Vec<String>)> {
         )),
         Mutation::CaseUpdateFields(a) => Some((a.case_id.as_str(), Vec::new())),
         Mutation::CaseComment(a) => Some((a.case_id.as_str(), a.photos.clone())),
-        Mutation::VisitRecord(_) => None,
+        Mutation::VisitRecord(_) | Mutation::DiaryWrite(_) => None,
     }
 }
 
@@ -192,6 +192,7 @@ fn apply_one(
             cases::update_fields(conn, ctx, a)?.map(|a| a.conflict)
         }
         Ok(Mutation::CaseComment(a)) => cases::comment(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::DiaryWrite(a)) => diary::write(conn, ctx, a)?.map(|a| a.conflict),
         Ok(Mutation::VisitRecord(a)) => {
             visits::record(conn, ctx, a, &ctx.visit_rules)?.map(|a| a.conflict)
         }

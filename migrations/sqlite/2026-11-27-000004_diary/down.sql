@@ -1,0 +1,2 @@
+DROP TABLE diary_comments;
+DROP TABLE diary_entries;
