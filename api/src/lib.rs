@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod org;
 pub mod otp;
+pub mod reports;
 pub mod routes;
 pub mod state;
 pub mod sync;

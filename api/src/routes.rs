@@ -73,6 +73,7 @@ routes! {
     post "/api/v1/visits/{id}/accept" => visits::accept_visit;
     get "/api/v1/compliance" => visits::get_compliance;
     get "/api/v1/compliance/at-risk" => visits::get_compliance_at_risk;
+    get "/api/v1/reports/mix-721" => visits::get_mix_721;
 
     post "/api/v1/diary" => diary::write_diary;
     get "/api/v1/diary/{entry_id}" => diary::get_diary_history;

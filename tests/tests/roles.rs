@@ -380,6 +380,13 @@ fn cases(admin_id: &str) -> Vec<Case> {
             ALL,
         ),
         case(
+            M::GET,
+            "/api/v1/reports/mix-721",
+            "/api/v1/reports/mix-721",
+            None,
+            &["officer", "party_member", "supervisor", "admin"],
+        ),
+        case(
             M::POST,
             "/api/v1/stations",
             "/api/v1/stations",

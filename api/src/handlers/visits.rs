@@ -167,3 +167,59 @@ pub async fn get_compliance_at_risk(
         .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixQuery {
+    /// `YYYY-MM` in the district's time zone; the current month when absent.
+    pub month: Option<String>,
+    /// `officer` (default), `community` or `street`.
+    pub group_by: Option<String>,
+}
+
+/// The 721 mix per officer, community or street for a month, against 70/20/10.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn get_mix_721(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<MixQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let group: crate::reports::MixGroup = q
+        .group_by
+        .as_deref()
+        .unwrap_or("officer")
+        .parse()
+        .map_err(|e: String| ApiError::bad_field("group_by", e))?;
+    let rows = state
+        .run_db(move |conn| -> ApiResult<_> {
+            let tz = district_tz(conn)?;
+            let month = q
+                .month
+                .unwrap_or_else(|| Utc::now().with_timezone(&tz).format("%Y-%m").to_string());
+            let bounds = crate::reports::month_bounds(&month, tz)
+                .ok_or_else(|| ApiError::bad_field("month", "must be a month like 2026-11"))?;
+            let (only, officer) = match user.role {
+                Role::Admin => (None, None),
+                Role::Supervisor => match crate::org::scope::scope_of(conn, &user)? {
+                    Scope::Communities(ids) => (Some(ids), None),
+                    _ => (Some(Vec::new()), None),
+                },
+                Role::Officer | Role::PartyMember => (None, Some(user.id.clone())),
+                other => {
+                    return Err(ApiError::Forbidden(format!(
+                        "the {other} role has no 721 mix to see"
+                    )));
+                }
+            };
+            Ok(crate::reports::mix_721(
+                conn,
+                bounds,
+                group,
+                only.as_deref(),
+                officer.as_deref(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
