@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod org;
 pub mod otp;
+pub mod points;
 pub mod reports;
 pub mod routes;
 pub mod state;

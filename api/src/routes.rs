@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::handlers::{
-    auth, blobs, cases, diary, health, lists, org, people, public, sync, visits,
+    auth, blobs, cases, diary, health, lists, org, people, points, public, sync, visits,
 };
 
 macro_rules! routes {
@@ -74,6 +74,11 @@ routes! {
     get "/api/v1/compliance" => visits::get_compliance;
     get "/api/v1/compliance/at-risk" => visits::get_compliance_at_risk;
     get "/api/v1/reports/mix-721" => visits::get_mix_721;
+
+    get "/api/v1/points/ledger/verify" => points::verify_points_ledger;
+    get "/api/v1/points/balances" => points::list_points_balances;
+    post "/api/v1/points/claims" => points::create_points_claim;
+    post "/api/v1/points/claims/{id}/decide" => points::decide_points_claim;
 
     post "/api/v1/diary" => diary::write_diary;
     get "/api/v1/diary/{entry_id}" => diary::get_diary_history;

@@ -347,10 +347,30 @@ pub fn record(
             changes::photo_changed(conn, &p, available, Some(&ctx.actor.user_id))?;
         }
     }
+    award_visit(conn, &row)?;
     Ok(Ok(Applied {
         record: row,
         conflict: None,
     }))
+}
+
+/// A verified (or accepted) visit earns its points once, keyed by the visit.
+fn award_visit(conn: &mut DbConn, v: &VisitRow) -> Result<(), StoreError> {
+    if v.status != "flagged" {
+        crate::points::award(
+            conn,
+            &crate::points::Award {
+                officer_id: &v.officer_id,
+                rule_code: "visit_verified",
+                source_kind: "visit",
+                source_id: &v.id,
+                actor_id: v.accepted_by.as_deref(),
+                note: "",
+                points: None,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// A supervisor accepts a flagged visit with a written reason (audited on the visit).
@@ -408,6 +428,7 @@ pub fn accept(
         ))
         .execute(conn)?;
     visit_changed(conn, &row)?;
+    award_visit(conn, &row)?;
     store::insert_audit(
         conn,
         &store::AuditRow {

@@ -7,6 +7,7 @@ pub mod diary;
 pub mod error;
 pub mod geometry;
 pub mod org;
+pub mod points;
 pub mod role;
 pub mod seed;
 pub mod visit;

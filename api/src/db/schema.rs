@@ -402,6 +402,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    points_rules (id) {
+        id -> Text,
+        code -> Text,
+        points -> Integer,
+        description -> Text,
+        effective_from -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    points_claims (id) {
+        id -> Text,
+        officer_id -> Text,
+        rule_code -> Text,
+        points -> Integer,
+        note -> Text,
+        claimed_by -> Text,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_reason -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    points_entries (seq) {
+        seq -> BigInt,
+        id -> Text,
+        officer_id -> Text,
+        rule_code -> Text,
+        points -> Integer,
+        source_kind -> Text,
+        source_id -> Text,
+        reverses_seq -> Nullable<BigInt>,
+        actor_id -> Nullable<Text>,
+        note -> Text,
+        recorded_at -> BigInt,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    points_chain (id) {
+        id -> Integer,
+        last_seq -> BigInt,
+        last_hash -> Text,
+    }
+}
+
 diesel::joinable!(streets -> districts (district_id));
 diesel::joinable!(communities -> streets (street_id));
 diesel::joinable!(grid_cells -> communities (community_id));
@@ -438,6 +491,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     visits,
     diary_entries,
     diary_comments,
+    points_rules,
+    points_claims,
+    points_entries,
+    points_chain,
 );
 
 /// Every table and its columns in declaration order; the schema test compares this with
@@ -753,6 +810,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("sync_clock", &["id", "value"]),
+    ("points_rules", &["id", "code", "points", "description", "effective_from", "created_at"]),
+    ("points_claims", &["id", "officer_id", "rule_code", "points", "note", "claimed_by", "status", "decided_by", "decided_reason", "decided_at", "created_at"]),
+    ("points_entries", &["seq", "id", "officer_id", "rule_code", "points", "source_kind", "source_id", "reverses_seq", "actor_id", "note", "recorded_at", "prev_hash", "hash"]),
+    ("points_chain", &["id", "last_seq", "last_hash"]),
     (
         "diary_entries",
         &[

@@ -9,6 +9,7 @@ pub mod health;
 pub mod lists;
 pub mod org;
 pub mod people;
+pub mod points;
 pub mod public;
 pub mod sync;
 pub mod visits;

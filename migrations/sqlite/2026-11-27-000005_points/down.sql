@@ -1,0 +1,4 @@
+DROP TABLE points_chain;
+DROP TABLE points_entries;
+DROP TABLE points_claims;
+DROP TABLE points_rules;
