@@ -33,6 +33,9 @@ pub struct Config {
     pub blob_dir: PathBuf,
     /// Largest photo accepted, in bytes (`PATROL_BLOB_MAX_BYTES`).
     pub blob_max_bytes: usize,
+    /// Seed material of the Ed25519 key that signs exported ledger heads
+    /// (`PATROL_LEDGER_KEY`); without it heads cannot be exported.
+    pub ledger_key: Option<Vec<u8>>,
     /// How visits are verified: geofence buffer, accuracy, dwell, speed, clock skew.
     pub visit_rules: patrol_domain::visit::VerificationRules,
     /// Visits per officer, community and week, and their minimum spacing.
@@ -78,6 +81,7 @@ impl Config {
             limits: RateLimits::default(),
             log_json: false,
             run_jobs: true,
+            ledger_key: None,
             visit_rules: patrol_domain::visit::VerificationRules::default(),
             compliance: patrol_domain::visit::CompliancePolicy::default(),
             blob_dir: default_blob_dir(&database_url),
@@ -98,14 +102,33 @@ impl Config {
             Ok(s) if s.len() >= 32 => s.into_bytes(),
             Ok(_) => bail!("PATROL_JWT_SECRET must be at least 32 characters"),
             Err(_) => match database_url.backend {
-                Backend::Sqlite => local_secret(Path::new(&database_url.target))?,
+                Backend::Sqlite => local_secret(
+                    Path::new(&database_url.target),
+                    ".jwt-secret",
+                    "PATROL_JWT_SECRET",
+                )?,
                 Backend::Postgres => bail!(
                     "PATROL_JWT_SECRET is required on PostgreSQL: every server of the \
                      deployment must sign tokens with the same secret"
                 ),
             },
         };
+        // The points ledger's signing key lives outside the database, so whoever can
+        // rewrite the database cannot re-sign a rewritten history.
+        let ledger_key = match std::env::var("PATROL_LEDGER_KEY") {
+            Ok(k) if k.len() >= 32 => Some(k.into_bytes()),
+            Ok(_) => bail!("PATROL_LEDGER_KEY must be at least 32 characters"),
+            Err(_) => match database_url.backend {
+                Backend::Sqlite => Some(local_secret(
+                    Path::new(&database_url.target),
+                    ".ledger-key",
+                    "PATROL_LEDGER_KEY",
+                )?),
+                Backend::Postgres => None,
+            },
+        };
         let mut cfg = Config::new(database_url, secret);
+        cfg.ledger_key = ledger_key;
         if let Ok(bind) = std::env::var("PATROL_BIND") {
             cfg.bind = bind;
         }
@@ -140,18 +163,20 @@ fn default_blob_dir(url: &DatabaseUrl) -> PathBuf {
     }
 }
 
-/// The secret file kept beside a SQLite database: `<db>.jwt-secret`.
-fn secret_path(db: &Path) -> PathBuf {
+/// A secret file kept beside a SQLite database: `<db><suffix>`, e.g. `patrol.db.jwt-secret`.
+fn secret_path(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".jwt-secret");
+    name.push(suffix);
     db.with_file_name(name)
 }
 
-fn local_secret(db: &Path) -> anyhow::Result<Vec<u8>> {
+/// Reads the secret kept beside the database, creating it (mode 0600) on first start.
+/// `env` names the variable that would have set it, for the log.
+fn local_secret(db: &Path, suffix: &str, env: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
-    let path = secret_path(db);
+    let path = secret_path(db, suffix);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim();
         if existing.len() >= 32 {
@@ -177,9 +202,11 @@ fn local_secret(db: &Path) -> anyhow::Result<Vec<u8>> {
     match linked {
         Ok(()) => tracing::warn!(
             path = %path.display(),
-            "PATROL_JWT_SECRET is not set: generated a signing secret and kept it beside the database"
+            "{env} is not set: generated a secret and kept it beside the database"
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return local_secret(db),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return local_secret(db, suffix, env);
+        }
         Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
     Ok(secret.into_bytes())
@@ -192,11 +219,11 @@ mod tests {
     #[test]
     fn secret_file_sits_beside_the_database() {
         assert_eq!(
-            secret_path(Path::new("/var/lib/patrol.db")),
+            secret_path(Path::new("/var/lib/patrol.db"), ".jwt-secret"),
             PathBuf::from("/var/lib/patrol.db.jwt-secret")
         );
         assert_eq!(
-            secret_path(Path::new("patrol.db")),
+            secret_path(Path::new("patrol.db"), ".jwt-secret"),
             PathBuf::from("patrol.db.jwt-secret")
         );
     }

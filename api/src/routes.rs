@@ -76,6 +76,7 @@ routes! {
     get "/api/v1/reports/mix-721" => visits::get_mix_721;
 
     get "/api/v1/points/ledger/verify" => points::verify_points_ledger;
+    get "/api/v1/points/ledger/head" => points::export_points_head;
     get "/api/v1/points/balances" => points::list_points_balances;
     post "/api/v1/points/claims" => points::create_points_claim;
     post "/api/v1/points/claims/{id}/decide" => points::decide_points_claim;

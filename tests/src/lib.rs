@@ -134,6 +134,7 @@ pub fn test_config(url: &str) -> Config {
     cfg.bind = "127.0.0.1:0".into();
     cfg.pool_size = 4;
     cfg.run_jobs = false;
+    cfg.ledger_key = Some(b"test-ledger-key-test-ledger-key-0123456789".to_vec());
     cfg.limits = RateLimits {
         login_per_account: 20,
         login_per_address: 200,

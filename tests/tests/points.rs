@@ -216,9 +216,43 @@ async fn verification_names_the_first_tampered_deleted_reordered_or_truncated_en
     })
     .await
     .unwrap();
-    let head = verify(&app, &leader, None).await;
-    assert_eq!(head["valid"], true);
-    let head_hash = head["head_hash"].as_str().unwrap().to_owned();
+    assert_eq!(verify(&app, &leader, None).await["valid"], true);
+    // Export the signed head and check its signature, as an auditor keeping it would.
+    let exported = app
+        .get("/api/v1/points/ledger/head")
+        .token(&leader)
+        .send()
+        .await;
+    assert_eq!(exported.status, 200, "{}", exported.text);
+    let head = exported.body;
+    assert_eq!(head["seq"], 5);
+    let head_hash = head["hash"].as_str().unwrap().to_owned();
+    {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD;
+        use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+        let key: [u8; 32] = STANDARD
+            .decode(head["public_key"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let sig: [u8; 64] = STANDARD
+            .decode(head["signature"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let message = points::head_message(5, &head_hash, head["signed_at"].as_str().unwrap());
+        let key = VerifyingKey::from_bytes(&key).unwrap();
+        assert!(
+            key.verify(message.as_bytes(), &Signature::from_bytes(&sig))
+                .is_ok()
+        );
+        let forged = points::head_message(4, &head_hash, head["signed_at"].as_str().unwrap());
+        assert!(
+            key.verify(forged.as_bytes(), &Signature::from_bytes(&sig))
+                .is_err()
+        );
+    }
     let run = |sql: &'static str| {
         let p = p.clone();
         async move {

@@ -153,3 +153,19 @@ pub async fn decide_points_claim(
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }
+
+/// Exports the ledger head signed with the key kept outside the database.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn export_points_head(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<HttpResponse> {
+    user.require(&[Role::Supervisor, Role::Admin])?;
+    let key = state.cfg.ledger_key.clone().ok_or(ApiError::Unavailable {
+        retry_after_secs: 3600,
+    })?;
+    let head = state
+        .run_db(move |conn| points::signed_head(conn, &key))
+        .await?;
+    Ok(HttpResponse::Ok().json(head))
+}
