@@ -195,6 +195,59 @@ pub struct Balance {
     pub officer_name: String,
     pub points: i64,
     pub entries: i64,
+    /// The second line beside points (工作实效与履职情况双线并进): officer × community ×
+    /// week judgements starting in the period, and how many met the twice-weekly rule.
+    pub weeks_judged: u32,
+    pub weeks_compliant: u32,
+}
+
+/// Points summed by street or squad, highest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranking {
+    pub rank: u32,
+    /// Street or squad code.
+    pub key: String,
+    pub name: String,
+    pub points: i64,
+    pub officers: u32,
+}
+
+/// Ranks groups (street or squad) by their officers' points: `groups` maps each officer
+/// to the groups they belong to, `names` each group to its name.
+pub fn rank(
+    balances: &[Balance],
+    groups: &BTreeMap<String, Vec<String>>,
+    names: &BTreeMap<String, String>,
+) -> Vec<Ranking> {
+    let mut sums: BTreeMap<String, (i64, u32)> = BTreeMap::new();
+    for b in balances {
+        for g in groups.get(&b.officer_id).into_iter().flatten() {
+            let e = sums.entry(g.clone()).or_default();
+            e.0 += b.points;
+            e.1 += 1;
+        }
+    }
+    let mut rows: Vec<Ranking> = sums
+        .into_iter()
+        .map(|(key, (points, officers))| Ranking {
+            rank: 0,
+            name: names.get(&key).cloned().unwrap_or_default(),
+            key,
+            points,
+            officers,
+        })
+        .collect();
+    rows.sort_by(|a, b| b.points.cmp(&a.points).then_with(|| a.key.cmp(&b.key)));
+    let mut last: Option<i64> = None;
+    let mut rank = 0;
+    for (i, r) in rows.iter_mut().enumerate() {
+        if last != Some(r.points) {
+            rank = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            last = Some(r.points);
+        }
+        r.rank = rank;
+    }
+    rows
 }
 
 /// Balances per officer over `[from, until)`, limited to `officers` when given.
@@ -231,6 +284,8 @@ pub fn balances(
             officer_id,
             points,
             entries,
+            weeks_judged: 0,
+            weeks_compliant: 0,
         })
         .collect())
 }

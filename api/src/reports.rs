@@ -51,6 +51,30 @@ pub struct MixRow {
     pub target: [f64; 3],
 }
 
+/// The district's time zone: weeks and months are counted in it.
+pub fn district_tz(conn: &mut DbConn) -> Result<Tz, StoreError> {
+    Ok(crate::db::store::district(conn)?
+        .and_then(|d| d.timezone.parse().ok())
+        .unwrap_or(patrol_domain::visit::DEFAULT_TIME_ZONE))
+}
+
+/// A month as half-open UTC millisecond bounds, with the zone it was counted in.
+pub type MonthBounds = ((i64, i64), Tz);
+
+/// A requested month (`YYYY-MM`, or the current month) as UTC bounds in the district's
+/// time zone, with the zone. `None` when the month is malformed.
+pub fn requested_month(
+    conn: &mut DbConn,
+    month: Option<&str>,
+) -> Result<Option<MonthBounds>, StoreError> {
+    let tz = district_tz(conn)?;
+    let month = month.map_or_else(
+        || Utc::now().with_timezone(&tz).format("%Y-%m").to_string(),
+        str::to_owned,
+    );
+    Ok(month_bounds(&month, tz).map(|b| (b, tz)))
+}
+
 /// The month `YYYY-MM` as a half-open UTC interval in the district's time zone.
 pub fn month_bounds(month: &str, tz: Tz) -> Option<(i64, i64)> {
     let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;

@@ -64,14 +64,20 @@ pub struct Break {
 /// Verifies entries in `seq` order: positions 1, 2, 3… without gaps, each linking to its
 /// predecessor's hash and hashing to its stored hash. `expected_head` (an exported,
 /// signed head) also catches a truncated tail.
-pub fn verify_chain(entries: &[StoredEntry<'_>], expected_head: Option<(i64, &str)>) -> Result<(), Break> {
+pub fn verify_chain(
+    entries: &[StoredEntry<'_>],
+    expected_head: Option<(i64, &str)>,
+) -> Result<(), Break> {
     let mut prev = GENESIS.to_owned();
     for (i, e) in entries.iter().enumerate() {
         let want_seq = i64::try_from(i).unwrap_or(i64::MAX) + 1;
         if e.fields.seq != want_seq {
             return Err(Break {
                 seq: want_seq,
-                reason: format!("entry {want_seq} is missing (found {} in its place)", e.fields.seq),
+                reason: format!(
+                    "entry {want_seq} is missing (found {} in its place)",
+                    e.fields.seq
+                ),
             });
         }
         if e.prev_hash != prev {
@@ -96,7 +102,9 @@ pub fn verify_chain(entries: &[StoredEntry<'_>], expected_head: Option<(i64, &st
                 reason: format!("the history ends at {last} but the exported head is at {seq}"),
             });
         }
-        let at = entries.get(usize::try_from(seq - 1).unwrap_or(usize::MAX)).map(|e| e.hash);
+        let at = entries
+            .get(usize::try_from(seq - 1).unwrap_or(usize::MAX))
+            .map(|e| e.hash);
         if seq > 0 && at != Some(hash) {
             return Err(Break {
                 seq,
@@ -110,7 +118,9 @@ pub fn verify_chain(entries: &[StoredEntry<'_>], expected_head: Option<(i64, &st
 /// Who may decide a points claim: a supervisor or admin who is not the claimant.
 pub fn may_decide(role: Role, decider_id: &str, officer_id: &str) -> DomainResult<()> {
     if !matches!(role, Role::Supervisor | Role::Admin) {
-        return Err(DomainError::forbidden("only supervisors decide points claims"));
+        return Err(DomainError::forbidden(
+            "only supervisors decide points claims",
+        ));
     }
     if decider_id == officer_id {
         return Err(DomainError::forbidden("nobody approves their own claim"));
@@ -167,16 +177,34 @@ mod tests {
         let head = c[4].2.clone();
         let mut tampered = c.clone();
         tampered[2].0.points = 200;
-        assert_eq!(verify_chain(&stored(&tampered), None).err().map(|b| b.seq), Some(3));
+        assert_eq!(
+            verify_chain(&stored(&tampered), None).err().map(|b| b.seq),
+            Some(3)
+        );
         let mut deleted = c.clone();
         deleted.remove(1);
-        assert_eq!(verify_chain(&stored(&deleted), None).err().map(|b| b.seq), Some(2));
+        assert_eq!(
+            verify_chain(&stored(&deleted), None).err().map(|b| b.seq),
+            Some(2)
+        );
         let mut swapped = c.clone();
         swapped.swap(1, 2);
-        assert_eq!(verify_chain(&stored(&swapped), None).err().map(|b| b.seq), Some(2));
+        assert_eq!(
+            verify_chain(&stored(&swapped), None).err().map(|b| b.seq),
+            Some(2)
+        );
         let truncated = c[..3].to_vec();
-        assert_eq!(verify_chain(&stored(&truncated), None), Ok(()), "invisible without the head");
-        assert_eq!(verify_chain(&stored(&truncated), Some((5, &head))).err().map(|b| b.seq), Some(4));
+        assert_eq!(
+            verify_chain(&stored(&truncated), None),
+            Ok(()),
+            "invisible without the head"
+        );
+        assert_eq!(
+            verify_chain(&stored(&truncated), Some((5, &head)))
+                .err()
+                .map(|b| b.seq),
+            Some(4)
+        );
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! with history). Run: `cargo bench -p patrol-tests --bench sync`; set
 //! `TEST_DATABASE_URL` to include PostgreSQL, `PATROL_BENCH_BIG_LOG` to change 1,000,000.
 
+// A benchmark panics on purpose when its set-up fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Instant;
 
 use diesel::connection::SimpleConnection;

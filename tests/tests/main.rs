@@ -7,11 +7,16 @@
 mod auth;
 mod blobs;
 mod contract;
+mod convergence;
 mod crash;
 mod demo;
+mod diary;
 mod late_commit;
 mod org;
+mod points;
 mod processes;
+mod reports;
 mod roles;
 mod schema;
 mod sync;
+mod visits;

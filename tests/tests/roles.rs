@@ -395,6 +395,13 @@ fn cases(admin_id: &str) -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/api/v1/points/rankings",
+            "/api/v1/points/rankings",
+            None,
+            LEADS,
+        ),
+        case(
+            M::GET,
             "/api/v1/points/ledger/head",
             "/api/v1/points/ledger/head",
             None,

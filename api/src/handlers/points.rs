@@ -58,15 +58,10 @@ pub async fn list_points_balances(
     query: Query<BalancesQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
+    let st = state.clone();
     let rows = state
         .run_db(move |conn| -> ApiResult<_> {
-            let tz: chrono_tz::Tz = crate::db::store::district(conn)?
-                .and_then(|d| d.timezone.parse().ok())
-                .unwrap_or(patrol_domain::visit::DEFAULT_TIME_ZONE);
-            let month = q
-                .month
-                .unwrap_or_else(|| Utc::now().with_timezone(&tz).format("%Y-%m").to_string());
-            let bounds = crate::reports::month_bounds(&month, tz)
+            let (bounds, tz) = crate::reports::requested_month(conn, q.month.as_deref())?
                 .ok_or_else(|| ApiError::bad_field("month", "must be a month like 2026-11"))?;
             let officers: Option<Vec<String>> = match user.role {
                 Role::Admin => None,
@@ -88,7 +83,116 @@ pub async fn list_points_balances(
                     )));
                 }
             };
-            Ok(points::balances(conn, bounds, officers.as_deref())?)
+            let mut rows = points::balances(conn, bounds, officers.as_deref())?;
+            add_performance(conn, &st, &mut rows, bounds, tz)?;
+            Ok(rows)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Puts each officer's twice-weekly record for the weeks starting in the period beside
+/// their points, so a supervisor sees when the two lines disagree.
+fn add_performance(
+    conn: &mut crate::db::DbConn,
+    st: &AppState,
+    rows: &mut [points::Balance],
+    (from, until): (i64, i64),
+    tz: chrono_tz::Tz,
+) -> ApiResult<()> {
+    use chrono::{Duration, TimeZone};
+    use patrol_domain::visit::week_of;
+    let start = Utc.timestamp_millis_opt(from).single().unwrap_or_default();
+    let mut weeks = Vec::new();
+    let mut day = start;
+    while day.timestamp_millis() < until {
+        let w = week_of(day, tz);
+        if w.start_utc(tz).timestamp_millis() >= from && !weeks.contains(&w) {
+            weeks.push(w);
+        }
+        day += Duration::days(1);
+    }
+    for b in rows.iter_mut() {
+        for w in &weeks {
+            for c in crate::visits::compliance(
+                conn,
+                *w,
+                tz,
+                &st.cfg.compliance,
+                None,
+                Some(&b.officer_id),
+            )? {
+                if c.required > 0 {
+                    b.weeks_judged += 1;
+                    b.weeks_compliant += u32::from(c.compliant);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankingsQuery {
+    pub month: Option<String>,
+    /// `street` (default) or `squad`.
+    pub by: Option<String>,
+}
+
+/// Points ranked by street (officers' current communities) or by squad.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn list_points_rankings(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<RankingsQuery>,
+) -> ApiResult<HttpResponse> {
+    use crate::db::schema::{communities, squads, streets, users};
+    use std::collections::BTreeMap;
+    user.require(&[Role::Supervisor, Role::Admin])?;
+    let q = query.into_inner();
+    let by_squad = match q.by.as_deref().unwrap_or("street") {
+        "street" => false,
+        "squad" => true,
+        _ => return Err(ApiError::bad_field("by", "must be street or squad")),
+    };
+    let rows = state
+        .run_db(move |conn| -> ApiResult<_> {
+            let (bounds, _) = crate::reports::requested_month(conn, q.month.as_deref())?
+                .ok_or_else(|| ApiError::bad_field("month", "must be a month like 2026-11"))?;
+            let balances = points::balances(conn, bounds, None)?;
+            let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let names: BTreeMap<String, String> = if by_squad {
+                for (user_id, squad) in users::table
+                    .inner_join(squads::table.on(users::squad_id.eq(squads::id.nullable())))
+                    .select((users::id, squads::code))
+                    .load::<(String, String)>(conn)?
+                {
+                    groups.entry(user_id).or_default().push(squad);
+                }
+                squads::table
+                    .select((squads::code, squads::name))
+                    .load::<(String, String)>(conn)?
+                    .into_iter()
+                    .collect()
+            } else {
+                for (user_id, street) in assignments::table
+                    .inner_join(communities::table.on(assignments::target_id.eq(communities::id)))
+                    .inner_join(streets::table.on(communities::street_id.eq(streets::id)))
+                    .filter(assignments::ended_at.is_null())
+                    .select((assignments::user_id, streets::code))
+                    .distinct()
+                    .load::<(String, String)>(conn)?
+                {
+                    groups.entry(user_id).or_default().push(street);
+                }
+                streets::table
+                    .select((streets::code, streets::name))
+                    .load::<(String, String)>(conn)?
+                    .into_iter()
+                    .collect()
+            };
+            Ok(points::rank(&balances, &groups, &names))
         })
         .await?;
     Ok(HttpResponse::Ok().json(rows))

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use chrono_tz::Tz;
 use patrol_domain::role::{Role, Scope};
-use patrol_domain::visit::{self, DEFAULT_TIME_ZONE, IsoWeek};
+use patrol_domain::visit::{self, IsoWeek};
 use patrol_sync::protocol::VisitRecordArgs;
 use serde::Deserialize;
 
@@ -15,13 +15,6 @@ use crate::extract::{Json, Query};
 use crate::handlers::cases::{ctx, run};
 use crate::state::AppState;
 use crate::visits::{self, VisitView};
-
-/// The district's time zone: weeks are counted in it.
-fn district_tz(conn: &mut DbConn) -> ApiResult<Tz> {
-    Ok(store::district(conn)?
-        .and_then(|d| d.timezone.parse().ok())
-        .unwrap_or(DEFAULT_TIME_ZONE))
-}
 
 fn parse_week(raw: Option<&str>, tz: Tz) -> ApiResult<IsoWeek> {
     match raw {
@@ -96,7 +89,7 @@ fn compliance_rows(
     q: &ComplianceQuery,
     at_risk_only: bool,
 ) -> ApiResult<Vec<visits::ComplianceRow>> {
-    let tz = district_tz(conn)?;
+    let tz = crate::reports::district_tz(conn)?;
     let week = if at_risk_only {
         visit::week_of(Utc::now(), tz)
     } else {
@@ -193,11 +186,7 @@ pub async fn get_mix_721(
         .map_err(|e: String| ApiError::bad_field("group_by", e))?;
     let rows = state
         .run_db(move |conn| -> ApiResult<_> {
-            let tz = district_tz(conn)?;
-            let month = q
-                .month
-                .unwrap_or_else(|| Utc::now().with_timezone(&tz).format("%Y-%m").to_string());
-            let bounds = crate::reports::month_bounds(&month, tz)
+            let (bounds, _) = crate::reports::requested_month(conn, q.month.as_deref())?
                 .ok_or_else(|| ApiError::bad_field("month", "must be a month like 2026-11"))?;
             let (only, officer) = match user.role {
                 Role::Admin => (None, None),

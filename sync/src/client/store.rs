@@ -1,0 +1,169 @@
+//! The engine's SQLite file: queue, replica, meta and conflicts. Plain SQL through diesel so
+//! a mobile team can read the schema straight off this file and port it.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+
+use super::ClientError;
+
+/// Created on every open; `IF NOT EXISTS` makes reopening a no-op.
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA busy_timeout = 5000;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queue (
+    id BIGINT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    args TEXT NOT NULL,
+    observed_at TEXT,
+    status TEXT NOT NULL,
+    result TEXT
+);
+CREATE TABLE IF NOT EXISTS replica (
+    entity TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (entity, id)
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+    id TEXT PRIMARY KEY NOT NULL,
+    mutation_id BIGINT,
+    data TEXT NOT NULL
+);
+";
+
+// Queue statuses: `pending` and `acknowledged` still wait for their outcome from a push;
+// only `pending` is shown on top of the replica (an acknowledged one is already in it).
+
+pub fn open(path: &str, durable: bool) -> Result<SqliteConnection, ClientError> {
+    let mut conn = SqliteConnection::establish(path)?;
+    // FULL: a commit is on disk before `enqueue` returns, even across a power cut. OFF
+    // still survives the app being killed (the OS has the pages), which is all a
+    // simulation's restarts model, at a fraction of the cost.
+    conn.batch_execute(if durable {
+        "PRAGMA synchronous = FULL;"
+    } else {
+        "PRAGMA synchronous = OFF;"
+    })?;
+    conn.batch_execute(SCHEMA)?;
+    Ok(conn)
+}
+
+#[derive(QueryableByName)]
+struct Val {
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
+pub fn meta_get(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>, ClientError> {
+    let v: Option<Val> = diesel::sql_query("SELECT value FROM meta WHERE key = ?")
+        .bind::<Text, _>(key)
+        .get_result(conn)
+        .optional()?;
+    Ok(v.map(|v| v.value))
+}
+
+pub fn meta_set(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<(), ClientError> {
+    diesel::sql_query(
+        "INSERT INTO meta (key, value) VALUES (?, ?) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind::<Text, _>(key)
+    .bind::<Text, _>(value)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// One row of the queue.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct QueueRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub args: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub observed_at: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub result: Option<String>,
+}
+
+pub fn queue_where(
+    conn: &mut SqliteConnection,
+    filter: &str,
+    bind: i64,
+    limit: i64,
+) -> Result<Vec<QueueRow>, ClientError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT id, name, args, observed_at, status, result FROM queue WHERE {filter} \
+         ORDER BY id LIMIT ?"
+    ))
+    .bind::<BigInt, _>(bind)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
+}
+
+#[derive(QueryableByName)]
+struct Num {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    n: Option<i64>,
+}
+
+pub fn scalar(conn: &mut SqliteConnection, sql: &str) -> Result<Option<i64>, ClientError> {
+    let r: Num = diesel::sql_query(sql).get_result(conn)?;
+    Ok(r.n)
+}
+
+/// One replicated record.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct ReplicaRow {
+    #[diesel(sql_type = Text)]
+    pub entity: String,
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub data: String,
+}
+
+pub fn replica_get(
+    conn: &mut SqliteConnection,
+    entity: &str,
+    id: &str,
+) -> Result<Option<ReplicaRow>, ClientError> {
+    Ok(
+        diesel::sql_query("SELECT entity, id, data FROM replica WHERE entity = ? AND id = ?")
+            .bind::<Text, _>(entity)
+            .bind::<Text, _>(id)
+            .get_result(conn)
+            .optional()?,
+    )
+}
+
+pub fn replica_all(conn: &mut SqliteConnection) -> Result<Vec<ReplicaRow>, ClientError> {
+    Ok(diesel::sql_query("SELECT entity, id, data FROM replica ORDER BY entity, id").load(conn)?)
+}
+
+/// Rows that `dropped_communities` takes away: records of the community and records
+/// hanging off its cases. A conflict stays: it is addressed to this user personally.
+pub fn drop_community(conn: &mut SqliteConnection, community: &str) -> Result<(), ClientError> {
+    diesel::sql_query(
+        "DELETE FROM replica WHERE entity NOT IN ('case', 'conflict') AND \
+         COALESCE(json_extract(data, '$.case_id'), json_extract(data, '$.owner_id')) IN \
+         (SELECT id FROM replica WHERE entity = 'case' AND json_extract(data, '$.community_id') = ?)",
+    )
+    .bind::<Text, _>(community)
+    .execute(conn)?;
+    diesel::sql_query(
+        "DELETE FROM replica WHERE entity != 'conflict' AND json_extract(data, '$.community_id') = ?",
+    )
+    .bind::<Text, _>(community)
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! The engine against an in-memory fake server that speaks the protocol's rules (stored
+//! results, gaps, pages, epochs) without a database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::protocol::{Change, ChangeOp, MutationResult, Outcome};
+
+struct Fake {
+    epoch: String,
+    last: HashMap<String, u64>,
+    results: HashMap<(String, u64), MutationResult>,
+    log: Vec<Change>,
+    /// Failures to answer with, in order, before acting normally.
+    fail: VecDeque<TransportError>,
+    /// Answer 401 until the token is refreshed.
+    expired: bool,
+    refreshes: usize,
+    /// Ids of every push that reached the server.
+    pushes: Vec<Vec<u64>>,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        Fake {
+            epoch: "e1".into(),
+            last: HashMap::new(),
+            results: HashMap::new(),
+            log: Vec::new(),
+            fail: VecDeque::new(),
+            expired: false,
+            refreshes: 0,
+            pushes: Vec::new(),
+        }
+    }
+
+    fn applied(&self, client: &str) -> u64 {
+        self.last.get(client).copied().unwrap_or(0)
+    }
+}
+
+impl Transport for Fake {
+    fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        if let Some(e) = self.fail.pop_front() {
+            return Err(e);
+        }
+        if self.expired {
+            return Err(TransportError::Unauthorized);
+        }
+        self.pushes
+            .push(req.mutations.iter().map(|m| m.id).collect());
+        let mut results = Vec::new();
+        for m in &req.mutations {
+            let last = self.applied(&req.client_id);
+            if m.id <= last {
+                results.push(self.results[&(req.client_id.clone(), m.id)].clone());
+                continue;
+            }
+            if m.id > last + 1 {
+                if results.is_empty() {
+                    return Err(TransportError::Gap { expected: last + 1 });
+                }
+                break;
+            }
+            let case_id = m.args["case_id"].as_str().unwrap_or("").to_owned();
+            if m.name == "case.report" {
+                self.log.push(Change {
+                    entity: "case".into(),
+                    id: case_id.clone(),
+                    op: ChangeOp::Upsert,
+                    data: Some(json!({"id": case_id, "community_id": "c1",
+                        "description": m.args["description"], "notes": ""})),
+                });
+            }
+            let r = MutationResult {
+                mutation_id: m.id,
+                outcome: Outcome::Applied,
+                conflict: None,
+                rejection: None,
+            };
+            self.results
+                .insert((req.client_id.clone(), m.id), r.clone());
+            self.last.insert(req.client_id.clone(), m.id);
+            results.push(r);
+        }
+        Ok(PushResponse {
+            results,
+            last_mutation_id: self.applied(&req.client_id),
+            server_epoch: self.epoch.clone(),
+        })
+    }
+
+    fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError> {
+        if let Some(e) = self.fail.pop_front() {
+            return Err(e);
+        }
+        if self.expired {
+            return Err(TransportError::Unauthorized);
+        }
+        let (epoch, at) = req
+            .cursor
+            .as_deref()
+            .and_then(|c| c.split_once(':'))
+            .map(|(e, n)| (e.to_owned(), n.parse::<usize>().unwrap()))
+            .unwrap_or((self.epoch.clone(), 0));
+        let reset = epoch != self.epoch;
+        let at = if reset { 0 } else { at };
+        let limit = req.limit.unwrap_or(200) as usize;
+        let end = (at + limit).min(self.log.len());
+        Ok(PullResponse {
+            changes: self.log[at..end].to_vec(),
+            cursor: format!("{}:{end}", self.epoch),
+            has_more: end < self.log.len(),
+            last_mutation_id: self.applied(&req.client_id),
+            server_epoch: self.epoch.clone(),
+            reset,
+            dropped_communities: Vec::new(),
+        })
+    }
+
+    fn refresh_auth(&mut self) -> Result<(), TransportError> {
+        self.refreshes += 1;
+        self.expired = false;
+        Ok(())
+    }
+}
+
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new() -> TempFile {
+        TempFile(std::env::temp_dir().join(format!(
+            "patrol-client-{}.db",
+            uuid::Uuid::new_v4().simple()
+        )))
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", self.0.display()));
+        }
+    }
+}
+
+fn report(id: &str) -> Value {
+    json!({"case_id": id, "category_code": "garbage_pile", "description": "pile", "lat": 36.605, "lon": 101.802})
+}
+
+fn opts() -> EngineOptions {
+    EngineOptions {
+        page_limit: 2,
+        ..EngineOptions::default()
+    }
+}
+
+#[test]
+fn queue_replica_and_cursor_survive_a_restart() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let client_id = {
+        let mut e = Engine::open(file.path(), opts()).unwrap();
+        e.enqueue("case.report", report("a"), None).unwrap();
+        e.enqueue("case.report", report("b"), None).unwrap();
+        // Killed before any sync: the queue is already on disk.
+        e.client_id().to_owned()
+    };
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    assert_eq!(e.client_id(), client_id);
+    assert_eq!(e.queue().unwrap().len(), 2);
+    assert_eq!(e.case("a").unwrap().unwrap()["provisional"], true);
+    let r = e.sync(&mut server, 0).unwrap();
+    assert!(r.complete);
+    let cursor = e.cursor().unwrap();
+    drop(e);
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    assert_eq!(e.cursor().unwrap(), cursor);
+    assert_eq!(e.replica().unwrap().len(), 2);
+    assert!(e.queue().unwrap().iter().all(|m| m.status == "applied"));
+    assert_eq!(e.case("a").unwrap().unwrap()["community_id"], "c1");
+}
+
+#[test]
+fn a_page_that_fails_midway_leaves_the_old_cursor_and_replica() {
+    let file = TempFile::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    let good = Change {
+        entity: "case".into(),
+        id: "x".into(),
+        op: ChangeOp::Upsert,
+        data: Some(json!({"id": "x"})),
+    };
+    let bad = Change {
+        data: None,
+        id: "y".into(),
+        ..good.clone()
+    };
+    let page = PullResponse {
+        changes: vec![good, bad],
+        cursor: "e1:2".into(),
+        has_more: false,
+        last_mutation_id: 0,
+        server_epoch: "e1".into(),
+        reset: false,
+        dropped_communities: Vec::new(),
+    };
+    assert!(matches!(
+        e.apply_page(&page),
+        Err(ClientError::Malformed(_))
+    ));
+    assert_eq!(e.cursor().unwrap(), None);
+    assert!(e.replica().unwrap().is_empty());
+}
+
+#[test]
+fn a_reset_drops_the_replica_and_keeps_the_queue() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    e.enqueue("case.report", report("a"), None).unwrap();
+    e.sync(&mut server, 0).unwrap();
+    // Offline work, then the server is restored from a backup of another epoch that
+    // knows neither the case nor the client.
+    e.enqueue("case.report", report("b"), None).unwrap();
+    let mut restored = Fake::new();
+    restored.epoch = "e2".into();
+    // Before pushing, pull alone sees the reset.
+    let page = restored
+        .pull(&PullRequest {
+            client_id: e.client_id().into(),
+            protocol_version: PROTOCOL_VERSION,
+            cursor: e.cursor().unwrap(),
+            limit: None,
+        })
+        .unwrap();
+    assert!(page.reset);
+    e.apply_page(&page).unwrap();
+    assert!(e.replica().unwrap().is_empty());
+    let queue = e.queue().unwrap();
+    assert_eq!(queue.len(), 2);
+    assert_eq!(queue[1].status, "pending");
+    // The restored server lost mutation 1: the push of 2 meets a gap and resends from 1.
+    let r = e.sync(&mut restored, 0).unwrap();
+    assert!(r.complete);
+    assert_eq!(restored.pushes, vec![vec![2], vec![1, 2]]);
+    assert_eq!(e.replica().unwrap().len(), 2);
+}
+
+#[test]
+fn a_gap_resends_from_the_expected_id() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    for id in ["a", "b", "c"] {
+        e.enqueue("case.report", report(id), None).unwrap();
+    }
+    e.sync(&mut server, 0).unwrap();
+    server.last.insert(e.client_id().to_owned(), 1);
+    e.enqueue("case.report", report("d"), None).unwrap();
+    e.sync(&mut server, 0).unwrap();
+    assert_eq!(server.pushes, vec![vec![1, 2, 3], vec![4], vec![2, 3, 4]]);
+    assert_eq!(server.applied(e.client_id()), 4);
+    assert_eq!(e.unfinished().unwrap(), 0);
+}
+
+#[test]
+fn a_401_refreshes_and_replays_the_same_ids() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    e.enqueue("case.report", report("a"), None).unwrap();
+    e.enqueue("case.comment", json!({"case_id": "a", "text": "t"}), None)
+        .unwrap();
+    server.expired = true;
+    let r = e.sync(&mut server, 0).unwrap();
+    assert!(r.complete);
+    assert_eq!(server.refreshes, 1);
+    assert_eq!(server.pushes, vec![vec![1, 2]]);
+    assert!(e.queue().unwrap().iter().all(|m| m.status == "applied"));
+}
+
+#[test]
+fn failures_back_off_with_jitter_and_honour_retry_after() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    e.enqueue("case.report", report("a"), None).unwrap();
+    let mut delays = Vec::new();
+    for _ in 0..4 {
+        server
+            .fail
+            .push_back(TransportError::Network("lost".into()));
+        assert!(e.sync(&mut server, 0).is_err());
+        delays.push(e.next_attempt_at(0));
+    }
+    assert!(delays.windows(2).all(|w| w[1] > w[0] / 2), "{delays:?}");
+    assert!(delays[3] >= 4_000 && delays[3] <= 8_000, "{delays:?}");
+    server.fail.push_back(TransportError::RetryAfter(600));
+    assert!(e.sync(&mut server, 0).is_err());
+    assert!(e.next_attempt_at(0) >= 600_000);
+    // Nothing was dropped and a good round clears the backoff.
+    assert_eq!(e.unfinished().unwrap(), 1);
+    e.sync(&mut server, 0).unwrap();
+    assert_eq!(e.next_attempt_at(5), 5);
+    assert_eq!(e.failures(), 0);
+}
+
+#[test]
+fn upgrade_required_and_client_bugs_keep_the_queue() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    e.enqueue("case.report", report("a"), None).unwrap();
+    server.fail.push_back(TransportError::UpgradeRequired);
+    assert!(matches!(
+        e.sync(&mut server, 0),
+        Err(ClientError::Transport(TransportError::UpgradeRequired))
+    ));
+    server
+        .fail
+        .push_back(TransportError::Rejected("400 bad".into()));
+    assert!(e.sync(&mut server, 0).is_err());
+    assert_eq!(e.unfinished().unwrap(), 1);
+    assert!(matches!(
+        e.enqueue("case.explode", json!({}), None),
+        Err(ClientError::Invalid(_))
+    ));
+    assert_eq!(e.queue().unwrap().len(), 1);
+}
+
+#[test]
+fn pending_edits_show_on_top_of_the_replica_until_acknowledged() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    e.enqueue("case.report", report("a"), None).unwrap();
+    e.sync(&mut server, 0).unwrap();
+    e.enqueue(
+        "case.update_fields",
+        json!({"case_id": "a", "notes": {"value": "gate locked", "base_rev": 0}}),
+        None,
+    )
+    .unwrap();
+    assert_eq!(e.case("a").unwrap().unwrap()["notes"], "gate locked");
+    assert_eq!(e.case("a").unwrap().unwrap()["description"], "pile");
+}
+
+/// Several phones sharing one fake server.
+struct Shared(std::rc::Rc<std::cell::RefCell<Fake>>);
+
+impl Transport for Shared {
+    fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        self.0.borrow_mut().push(req)
+    }
+    fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError> {
+        self.0.borrow_mut().pull(req)
+    }
+}
+
+#[test]
+fn a_fleet_backs_off_through_failures_and_reaches_quiescence() {
+    let server = std::rc::Rc::new(std::cell::RefCell::new(Fake::new()));
+    for _ in 0..6 {
+        server
+            .borrow_mut()
+            .fail
+            .push_back(TransportError::Network("down".into()));
+    }
+    let files: Vec<TempFile> = (0..3).map(|_| TempFile::new()).collect();
+    let mut members: Vec<fleet::Member<Shared>> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut e = Engine::open(
+                f.path(),
+                EngineOptions {
+                    seed: i as u64,
+                    ..opts()
+                },
+            )
+            .unwrap();
+            e.enqueue("case.report", report(&format!("r{i}")), None)
+                .unwrap();
+            fleet::Member::new(e, Shared(server.clone()))
+        })
+        .collect();
+    let r = fleet::run(&mut members, 0, 3_600_000, 30_000).unwrap();
+    assert!(r.quiescent, "{r:?}");
+    assert_eq!(r.failed_rounds, 6);
+    assert!(r.now_ms > 0, "failures made the fleet wait");
+    for m in &mut members {
+        assert_eq!(m.engine.unfinished().unwrap(), 0);
+        // Each phone sees all three reports once everyone has pushed and pulled.
+    }
+    let r = fleet::run(&mut members, r.now_ms + 30_000, 3_600_000, 30_000).unwrap();
+    assert!(r.quiescent);
+    for m in &mut members {
+        assert_eq!(m.engine.replica().unwrap().len(), 3);
+    }
+}

@@ -1,0 +1,1015 @@
+//! Convergence under a hostile network (SYNC.md, "How the best test it").
+//!
+//! Per seed: 20 officers and 3 residents play phones with the reference client engine
+//! (`patrol_sync::client`), each behind its own seeded simulated network that drops,
+//! delays, duplicates and reorders requests and responses, answers 503, expires tokens and
+//! hands back stale answers; phones restart from their files at random. A supervisor
+//! acts online meanwhile. Then the network heals, everyone syncs until nothing is pending,
+//! and the oracle checks: every replica equals a fresh full pull of the same account,
+//! every queued mutation has exactly one outcome (the same locally and on the server),
+//! nothing was applied twice, and no report was lost.
+//!
+//! The run is a pure function of the seed except for ids and times the server makes, so a
+//! failing seed replays with the command it prints. The default is 120 seeds x 40
+//! operations per backend (240 seeds in CI, where PostgreSQL runs too; about 85 s on
+//! SQLite and 125 s on PostgreSQL on 2 cores). `PATROL_SIM_SEEDS` (seeds per backend) and
+//! `PATROL_SIM_OPS` (operations per seed) make longer opt-in runs; `PATROL_SIM_SEED` runs
+//! one seed; `PATROL_SIM_TRACE` prints per-seed timings.
+//!
+//! One server per backend serves every seed; the case and sync tables are emptied between
+//! seeds (a fresh database per seed cost more than the seed itself).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use diesel::prelude::*;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use patrol_api::db::schema::{
+    case_activities, cases, change_log, communities, conflicts, photos, sync_clients,
+    sync_mutations,
+};
+use patrol_api::db::{self, DatabaseUrl, DbConn};
+use patrol_api::handlers::people::{NewUser, assign, insert_staff};
+use patrol_sync::client::{ClientError, Engine, EngineOptions, Transport, TransportError};
+use patrol_sync::protocol::{
+    MutationResult, Outcome, PullRequest, PullResponse, PushRequest, PushResponse,
+};
+use patrol_tests::{Backend, TEST_SECRET, TempDir, TestApp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::runtime::Handle;
+
+const OFFICERS: usize = 20;
+const RESIDENTS: usize = 3;
+const DEFAULT_SEEDS: u64 = 120;
+const DEFAULT_OPS: usize = 40;
+
+/// SplitMix64: tiny, seedable, identical everywhere.
+#[derive(Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn hash(&mut self) -> String {
+        (0..4).map(|_| format!("{:016x}", self.next())).collect()
+    }
+}
+
+#[derive(Clone)]
+struct Account {
+    id: String,
+    role: &'static str,
+    /// Index of the community (C1..C3) an officer covers.
+    community: usize,
+}
+
+fn token(a: &Account, expired: bool) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let exp = if expired { now - 3600 } else { now + 3600 };
+    encode(
+        &Header::new(Algorithm::HS256),
+        &json!({"sub": a.id, "role": a.role, "iat": now - 7200, "exp": exp, "iss": "patrol", "aud": "patrol-api"}),
+        &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// The real server over HTTP, blocking: runs on a `spawn_blocking` thread and drives the
+/// async client with the runtime's handle.
+struct Http {
+    handle: Handle,
+    client: reqwest::Client,
+    base: String,
+    account: Account,
+    token: String,
+}
+
+impl Http {
+    fn new(world: &World, account: &Account) -> Http {
+        Http {
+            handle: world.handle.clone(),
+            client: world.client.clone(),
+            base: world.base.clone(),
+            account: account.clone(),
+            token: token(account, false),
+        }
+    }
+
+    fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, TransportError> {
+        self.handle.block_on(async {
+            let res = self
+                .client
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| TransportError::Network(e.to_string()))?;
+            let status = res.status().as_u16();
+            let retry = res
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let text = res
+                .text()
+                .await
+                .map_err(|e| TransportError::Network(e.to_string()))?;
+            match status {
+                200 => serde_json::from_str(&text)
+                    .map_err(|e| TransportError::Rejected(format!("bad body {e}: {text}"))),
+                401 => Err(TransportError::Unauthorized),
+                409 => {
+                    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    match v["expected_mutation_id"].as_u64() {
+                        Some(expected) => Err(TransportError::Gap { expected }),
+                        None => Err(TransportError::Rejected(text)),
+                    }
+                }
+                426 => Err(TransportError::UpgradeRequired),
+                429 | 503 => Err(TransportError::RetryAfter(retry)),
+                _ => Err(TransportError::Rejected(format!("{status}: {text}"))),
+            }
+        })
+    }
+
+    /// An online command (supervisors): the status code only.
+    fn command(&self, case_id: &str, cmd: Value) -> u16 {
+        self.handle.block_on(async {
+            self.client
+                .post(format!("{}/api/v1/cases/{case_id}/transitions", self.base))
+                .bearer_auth(&self.token)
+                .json(&cmd)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        })
+    }
+
+    fn case(&self, case_id: &str) -> Option<Value> {
+        self.handle.block_on(async {
+            let r = self
+                .client
+                .get(format!("{}/api/v1/cases/{case_id}", self.base))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .ok()?;
+            if r.status() != 200 {
+                return None;
+            }
+            r.json::<Value>().await.ok().map(|v| v["case"].clone())
+        })
+    }
+}
+
+impl Transport for Http {
+    fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        self.post("/api/v1/sync/push", req)
+    }
+    fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError> {
+        self.post("/api/v1/sync/pull", req)
+    }
+    fn refresh_auth(&mut self) -> Result<(), TransportError> {
+        self.token = token(&self.account, false);
+        Ok(())
+    }
+}
+
+enum Delayed {
+    Push(PushRequest),
+    Pull(PullRequest),
+}
+
+/// A hostile network in front of one phone. Everything it does comes from its seed.
+struct SimNet {
+    inner: Http,
+    rng: Rng,
+    faulty: bool,
+    /// Requests held back, delivered later (after newer ones).
+    delayed: Vec<Delayed>,
+    /// Old answers the network may hand back instead of the current one.
+    old_pulls: Vec<PullResponse>,
+    old_pushes: Vec<PushResponse>,
+}
+
+impl SimNet {
+    fn new(inner: Http, seed: u64) -> SimNet {
+        SimNet {
+            inner,
+            rng: Rng(seed),
+            faulty: true,
+            delayed: Vec::new(),
+            old_pulls: Vec::new(),
+            old_pushes: Vec::new(),
+        }
+    }
+
+    /// Delivers some held-back requests now; their answers become stale answers.
+    fn deliver_delayed(&mut self, all: bool) {
+        let mut keep = Vec::new();
+        for d in std::mem::take(&mut self.delayed) {
+            if !all && !self.rng.chance(40) {
+                keep.push(d);
+                continue;
+            }
+            match d {
+                Delayed::Push(r) => {
+                    if let Ok(a) = self.inner.push(&r) {
+                        self.old_pushes.push(a);
+                    }
+                }
+                Delayed::Pull(r) => {
+                    if let Ok(a) = self.inner.pull(&r) {
+                        self.old_pulls.push(a);
+                    }
+                }
+            }
+        }
+        self.delayed = keep;
+        self.old_pulls.truncate(4);
+        self.old_pushes.truncate(4);
+    }
+
+    /// Faults before the request reaches the server. `None`: send it.
+    fn before<R>(&mut self, hold: impl FnOnce() -> Delayed) -> Option<Result<R, TransportError>> {
+        if !self.faulty {
+            return None;
+        }
+        self.deliver_delayed(false);
+        match self.rng.below(100) {
+            0..=7 => Some(Err(TransportError::Network("request lost".into()))),
+            8..=13 => {
+                self.delayed.push(hold());
+                Some(Err(TransportError::Network("request delayed".into())))
+            }
+            14..=16 => Some(Err(TransportError::RetryAfter(
+                1 + self.rng.below(3) as u64,
+            ))),
+            17..=20 => {
+                // The token expired while offline: the server answers 401.
+                self.inner.token = token(&self.inner.account, true);
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Transport for SimNet {
+    fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        if let Some(r) = self.before(|| Delayed::Push(req.clone())) {
+            return r;
+        }
+        let answer = self.inner.push(req);
+        if !self.faulty {
+            return answer;
+        }
+        if self.rng.chance(10) {
+            let _ = self.inner.push(req); // duplicated on the way
+        }
+        if self.rng.chance(10) {
+            return Err(TransportError::Network("response lost".into()));
+        }
+        if let Ok(a) = &answer {
+            self.old_pushes.insert(0, a.clone());
+            if self.rng.chance(8) {
+                let i = self.rng.below(self.old_pushes.len());
+                return Ok(self.old_pushes[i].clone());
+            }
+        }
+        answer
+    }
+
+    fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError> {
+        if let Some(r) = self.before(|| Delayed::Pull(req.clone())) {
+            return r;
+        }
+        let answer = self.inner.pull(req);
+        if !self.faulty {
+            return answer;
+        }
+        if self.rng.chance(5) {
+            let _ = self.inner.pull(req);
+        }
+        if self.rng.chance(10) {
+            return Err(TransportError::Network("response lost".into()));
+        }
+        if let Ok(a) = &answer {
+            self.old_pulls.insert(0, a.clone());
+            if self.rng.chance(8) {
+                // An older answer overtakes the newer one.
+                let i = self.rng.below(self.old_pulls.len());
+                return Ok(self.old_pulls[i].clone());
+            }
+        }
+        answer
+    }
+
+    fn refresh_auth(&mut self) -> Result<(), TransportError> {
+        if self.faulty && self.rng.chance(10) {
+            return Err(TransportError::Network("refresh lost".into()));
+        }
+        self.inner.refresh_auth()
+    }
+}
+
+/// One simulated phone.
+struct Phone {
+    account: Account,
+    path: String,
+    engine: Option<Engine>,
+    net: SimNet,
+    seed: u64,
+}
+
+impl Phone {
+    fn engine(&mut self) -> &mut Engine {
+        if self.engine.is_none() {
+            self.engine = Some(Engine::open(&self.path, opts(self.seed)).unwrap());
+        }
+        self.engine.as_mut().unwrap()
+    }
+    fn sync(&mut self, now: i64) -> Result<bool, ClientError> {
+        let engine = self
+            .engine
+            .get_or_insert_with(|| Engine::open(&self.path, opts(self.seed)).unwrap());
+        engine.sync(&mut self.net, now).map(|r| r.complete)
+    }
+}
+
+fn opts(seed: u64) -> EngineOptions {
+    EngineOptions {
+        seed,
+        page_limit: 25,
+        durable: false,
+        ..EngineOptions::default()
+    }
+}
+
+/// What stays the same across seeds on one backend.
+struct World {
+    handle: Handle,
+    client: reqwest::Client,
+    base: String,
+    url: String,
+    officers: Vec<Account>,
+    residents: Vec<Account>,
+    supervisor: Account,
+}
+
+fn conn(url: &str) -> db::PooledConn {
+    db::connect(&DatabaseUrl::parse(url).unwrap(), 1)
+        .unwrap()
+        .get()
+        .unwrap()
+}
+
+/// Creates the simulation's accounts on the fixture organisation.
+fn accounts(url: &str) -> (Vec<Account>, Vec<Account>, Account) {
+    let mut c = conn(url);
+    let c: &mut DbConn = &mut c;
+    let mut make = |login: String, role: &'static str, covers: &[&str], community: usize| {
+        let new = NewUser::parse(&login, role, &format!("{login} name"), None, None).unwrap();
+        // Nobody logs in: tokens are minted with the test secret, so no password hashing.
+        let row = insert_staff(c, new, "unused".into(), None).unwrap();
+        for code in covers {
+            assign(c, &row.id, code, None, None).unwrap();
+        }
+        Account {
+            id: row.id,
+            role,
+            community,
+        }
+    };
+    let codes = ["C1", "C2", "C3"];
+    let officers = (0..OFFICERS)
+        .map(|i| make(format!("sim.officer{i}"), "officer", &[codes[i % 3]], i % 3))
+        .collect();
+    let supervisor = make("sim.leader".into(), "supervisor", &["S1", "S2"], 0);
+    let residents = (0..RESIDENTS)
+        .map(|i| {
+            let phone = format!("1390000{:04}", 100 + i);
+            let id = patrol_api::ids::new_id();
+            let now = patrol_api::ids::now_ms();
+            patrol_api::db::store::insert_user(
+                c,
+                &patrol_api::db::store::UserRow {
+                    id: id.clone(),
+                    login: phone.clone(),
+                    role: "resident".into(),
+                    display_name: format!("居民{i}"),
+                    phone: Some(phone),
+                    password_hash: "unused".into(),
+                    squad_id: None,
+                    department_name: None,
+                    active: true,
+                    created_by: None,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .unwrap();
+            Account {
+                id,
+                role: "resident",
+                community: i % 3,
+            }
+        })
+        .collect();
+    (officers, residents, supervisor)
+}
+
+/// Empties the case and sync tables so the next seed starts from a clean slate on the
+/// same server (a fresh database per seed costs more than the seed itself).
+fn reset_tables(url: &str) {
+    let mut c = conn(url);
+    let c: &mut DbConn = &mut c;
+    diesel::delete(photos::table).execute(c).unwrap();
+    diesel::delete(case_activities::table).execute(c).unwrap();
+    diesel::delete(conflicts::table).execute(c).unwrap();
+    diesel::delete(change_log::table).execute(c).unwrap();
+    diesel::delete(sync_mutations::table).execute(c).unwrap();
+    diesel::delete(sync_clients::table).execute(c).unwrap();
+    diesel::delete(cases::table).execute(c).unwrap();
+}
+
+fn report_args(rng: &mut Rng, community: usize, tag: &str) -> (String, Value) {
+    // From the seed, not the system generator: picks iterate the replica in id order, so
+    // ids must replay too.
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&rng.next().to_le_bytes());
+    bytes[8..].copy_from_slice(&rng.next().to_le_bytes());
+    let id = uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string();
+    let lon = 101.80 + 0.01 * community as f64 + 0.001 + 0.008 * (rng.below(1000) as f64 / 1000.0);
+    let lat = 36.601 + 0.008 * (rng.below(1000) as f64 / 1000.0);
+    let photos: Vec<String> = (0..rng.below(2)).map(|_| rng.hash()).collect();
+    (
+        id.clone(),
+        json!({"case_id": id, "category_code": "garbage_pile", "description": format!("report {tag}"),
+               "lat": lat, "lon": lon, "photos": photos}),
+    )
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            return Err(format!($($arg)*));
+        }
+    };
+}
+
+/// Plays one seed and checks the oracle. `Err` says what broke.
+fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
+    let t0 = std::time::Instant::now();
+    reset_tables(&world.url);
+    if std::env::var("PATROL_SIM_TRACE").is_ok() {
+        eprintln!("seed {seed}: reset {:?}", t0.elapsed());
+    }
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("patrol-sim-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut rng = Rng(seed);
+    let mut phones: Vec<Phone> = world
+        .officers
+        .iter()
+        .chain(&world.residents)
+        .enumerate()
+        .map(|(i, a)| {
+            let s = seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
+            Phone {
+                account: a.clone(),
+                path: dir.0.join(format!("phone{i}.db")).display().to_string(),
+                engine: None,
+                net: SimNet::new(Http::new(world, a), s),
+                seed: s,
+            }
+        })
+        .collect();
+    let supervisor = Http::new(world, &world.supervisor);
+    let mut all_cases: Vec<(String, usize)> = Vec::new();
+    let mut now: i64 = 0;
+    let mut n = 0usize;
+    for _ in 0..ops {
+        now += 50 + rng.below(1500) as i64;
+        n += 1;
+        let tag = format!("{seed}-{n}");
+        match rng.below(100) {
+            // An officer works offline.
+            0..=39 => {
+                let i = rng.below(OFFICERS);
+                let me = phones[i].account.clone();
+                let known: Vec<Value> = phones[i]
+                    .engine()
+                    .replica()
+                    .unwrap()
+                    .into_iter()
+                    .filter(|((e, _), _)| e == "case")
+                    .map(|(_, v)| v)
+                    .collect();
+                let pick = (!known.is_empty()).then(|| known[rng.below(known.len())].clone());
+                // Half the time an offline officer follows up on a report still in their
+                // queue: the view shows it provisionally.
+                let pick = match pick {
+                    Some(c) if rng.chance(60) => Some(c),
+                    other => {
+                        let own: Vec<String> = phones[i]
+                            .engine()
+                            .queue()
+                            .unwrap()
+                            .into_iter()
+                            .filter(|m| m.name == "case.report")
+                            .filter_map(|m| m.args["case_id"].as_str().map(str::to_owned))
+                            .collect();
+                        if own.is_empty() {
+                            other
+                        } else {
+                            let id = &own[rng.below(own.len())];
+                            phones[i].engine().case(id).unwrap().or(other)
+                        }
+                    }
+                };
+                let e = phones[i].engine();
+                match (rng.below(100), pick) {
+                    (0..=24, _) | (_, None) => {
+                        let (id, args) = report_args(&mut rng, me.community, &tag);
+                        e.enqueue("case.report", args, None).unwrap();
+                        all_cases.push((id, me.community));
+                    }
+                    (25..=54, Some(c)) => {
+                        let photos: Vec<String> = (0..rng.below(3)).map(|_| rng.hash()).collect();
+                        e.enqueue(
+                            "case.comment",
+                            json!({"case_id": c["id"], "text": format!("comment {tag}"), "photos": photos}),
+                            None,
+                        )
+                        .unwrap();
+                    }
+                    (55..=79, Some(c)) => {
+                        let view = e.case(c["id"].as_str().unwrap()).unwrap().unwrap_or(c);
+                        let field = if rng.chance(50) {
+                            "description"
+                        } else {
+                            "notes"
+                        };
+                        let rev = view[format!("{field}_rev")].as_i64().unwrap_or(0);
+                        e.enqueue(
+                            "case.update_fields",
+                            json!({"case_id": view["id"], field: {"value": format!("{field} {tag}"), "base_rev": rev}}),
+                            None,
+                        )
+                        .unwrap();
+                    }
+                    (_, Some(c)) => {
+                        let cmd = match c["status"].as_str() {
+                            Some("in_progress") => {
+                                json!({"command": "resolve", "evidence": [rng.hash()], "note": format!("done {tag}")})
+                            }
+                            _ => json!({"command": "start"}),
+                        };
+                        e.enqueue(
+                            "case.transition",
+                            json!({"case_id": c["id"], "command": cmd}),
+                            None,
+                        )
+                        .unwrap();
+                    }
+                }
+            }
+            // A resident reports, or withdraws one of their reports.
+            40..=51 => {
+                let i = OFFICERS + rng.below(RESIDENTS);
+                let mine: Vec<String> = phones[i]
+                    .engine()
+                    .queue()
+                    .unwrap()
+                    .into_iter()
+                    .filter(|m| m.name == "case.report")
+                    .filter_map(|m| m.args["case_id"].as_str().map(str::to_owned))
+                    .collect();
+                if !mine.is_empty() && rng.chance(25) {
+                    let id = mine[rng.below(mine.len())].clone();
+                    phones[i]
+                        .engine()
+                        .enqueue(
+                            "case.transition",
+                            json!({"case_id": id, "command": {"command": "withdraw"}}),
+                            None,
+                        )
+                        .unwrap();
+                } else {
+                    let community = rng.below(3);
+                    let (id, args) = report_args(&mut rng, community, &tag);
+                    phones[i]
+                        .engine()
+                        .enqueue("case.report", args, None)
+                        .unwrap();
+                    all_cases.push((id, community));
+                }
+            }
+            // The supervisor works online: accept, void or dispatch.
+            52..=66 => {
+                if all_cases.is_empty() {
+                    continue;
+                }
+                let (id, community) = all_cases[rng.below(all_cases.len())].clone();
+                if let Some(c) = supervisor.case(&id) {
+                    let cmd = match c["status"].as_str() {
+                        Some("reported") if rng.chance(10) => {
+                            json!({"command": "void", "reason": format!("not a problem {tag}")})
+                        }
+                        Some("reported") => json!({"command": "accept"}),
+                        Some("accepted") => {
+                            let officers: Vec<&Account> = world
+                                .officers
+                                .iter()
+                                .filter(|o| o.community == community)
+                                .collect();
+                            let o = officers[rng.below(officers.len())];
+                            json!({"command": "dispatch", "to": {"officer": o.id}})
+                        }
+                        _ => continue,
+                    };
+                    supervisor.command(&id, cmd);
+                }
+            }
+            // A phone gets signal for a moment.
+            67..=96 => {
+                let i = rng.below(phones.len());
+                let due = phones[i].engine().next_attempt_at(now) <= now;
+                if due {
+                    let _ = phones[i].sync(now);
+                }
+            }
+            // A phone restarts: the engine is dropped and reopened from its file.
+            _ => {
+                let i = rng.below(phones.len());
+                phones[i].engine = None;
+            }
+        }
+    }
+
+    let t_ops = std::time::Instant::now();
+    // Quiescence: the network heals (held-back requests arrive late first), everyone syncs
+    // until nothing is pending and the last page says `has_more: false`.
+    for p in &mut phones {
+        p.net.deliver_delayed(true);
+        p.net.faulty = false;
+        p.net.inner.refresh_auth().unwrap();
+    }
+    let mut done = vec![false; phones.len()];
+    for round in 0..30 {
+        for (i, p) in phones.iter_mut().enumerate() {
+            if !done[i] {
+                match p.sync(now) {
+                    Ok(complete) => done[i] = complete,
+                    Err(e) if round > 20 => return Err(format!("phone {i} cannot sync: {e}")),
+                    Err(_) => {}
+                }
+            }
+        }
+        if done.iter().all(|d| *d) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    ensure!(done.iter().all(|d| *d), "phones never quiesced: {done:?}");
+    // Pull once more: the last phones' pushes changed what the first ones should see.
+    for p in &mut phones {
+        p.sync(now).map_err(|e| e.to_string())?;
+    }
+
+    let t_quiet = std::time::Instant::now();
+    let r = check(world, &mut phones);
+    if std::env::var("PATROL_SIM_TRACE").is_ok() {
+        eprintln!(
+            "seed {seed}: ops+quiesce {:?}, check {:?}",
+            t_quiet - t_ops,
+            t_quiet.elapsed()
+        );
+    }
+    r
+}
+
+/// What a seed exercised, so a run shows it tested something.
+#[derive(Default, Debug)]
+struct Stats {
+    mutations: usize,
+    applied: usize,
+    with_conflict: usize,
+    rejected: usize,
+    cases: usize,
+}
+
+fn check(world: &World, phones: &mut [Phone]) -> Result<Stats, String> {
+    let mut stats = Stats::default();
+    let mut c = conn(&world.url);
+    let c: &mut DbConn = &mut c;
+    let stored: Vec<(String, i64, String)> = sync_mutations::table
+        .select((
+            sync_mutations::client_id,
+            sync_mutations::mutation_id,
+            sync_mutations::result,
+        ))
+        .load(c)
+        .unwrap();
+    let mut by_client: HashMap<String, BTreeMap<u64, MutationResult>> = HashMap::new();
+    for (client, id, result) in stored {
+        by_client
+            .entry(client)
+            .or_default()
+            .insert(id as u64, serde_json::from_str(&result).unwrap());
+    }
+    // The server's cases, read straight from its tables: an oracle independent of the
+    // engine (a fresh pull alone would share any bug of the engine's).
+    type CaseFacts = (String, String, Option<String>, String, i64, String, String);
+    let server_cases: Vec<CaseFacts> = cases::table
+        .select((
+            cases::id,
+            cases::community_id,
+            cases::reporter_id,
+            cases::status,
+            cases::version,
+            cases::description,
+            cases::notes,
+        ))
+        .load(c)
+        .unwrap();
+    let codes: HashMap<String, String> = communities::table
+        .select((communities::code, communities::id))
+        .load::<(String, String)>(c)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let case_ids: BTreeSet<String> = cases::table
+        .select(cases::id)
+        .load(c)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let acts: Vec<(String, String, String)> = case_activities::table
+        .select((
+            case_activities::case_id,
+            case_activities::kind,
+            case_activities::note,
+        ))
+        .load(c)
+        .unwrap();
+    let mut reported: HashMap<&str, usize> = HashMap::new();
+    let mut comments: HashMap<&str, usize> = HashMap::new();
+    for (case, kind, note) in &acts {
+        match kind.as_str() {
+            "reported" => *reported.entry(case).or_default() += 1,
+            "comment" => *comments.entry(note).or_default() += 1,
+            _ => {}
+        }
+    }
+    ensure!(
+        reported.values().all(|n| *n == 1),
+        "a case was reported twice: {reported:?}"
+    );
+    ensure!(
+        case_ids.iter().all(|id| reported.contains_key(id.as_str())),
+        "a case without its report activity"
+    );
+
+    for (i, p) in phones.iter_mut().enumerate() {
+        let e = p.engine();
+        let client = e.client_id().to_owned();
+        let queue = e.queue().unwrap();
+        let server = by_client.remove(&client).unwrap_or_default();
+        ensure!(
+            server.len() == queue.len(),
+            "phone {i}: {} queued, {} outcomes on the server",
+            queue.len(),
+            server.len()
+        );
+        for m in &queue {
+            let Some(result) = &m.result else {
+                return Err(format!(
+                    "phone {i}: mutation {} has no outcome ({})",
+                    m.id, m.status
+                ));
+            };
+            ensure!(
+                Some(result) == server.get(&m.id),
+                "phone {i}: mutation {} outcome differs from the server's: {result:?} vs {:?}",
+                m.id,
+                server.get(&m.id)
+            );
+            ensure!(
+                m.status == result.outcome.as_str(),
+                "phone {i}: status {} vs {:?}",
+                m.status,
+                result.outcome
+            );
+            if result.outcome != Outcome::Applied {
+                ensure!(
+                    result.conflict.is_some(),
+                    "phone {i}: mutation {} not clean without a conflict",
+                    m.id
+                );
+            }
+            stats.mutations += 1;
+            match result.outcome {
+                Outcome::Applied => stats.applied += 1,
+                Outcome::AppliedWithConflict => stats.with_conflict += 1,
+                Outcome::Rejected => stats.rejected += 1,
+            }
+            let applied = result.outcome != Outcome::Rejected;
+            match m.name.as_str() {
+                "case.report" => {
+                    let id = m.args["case_id"].as_str().unwrap();
+                    ensure!(
+                        case_ids.contains(id) == applied,
+                        "phone {i}: report {id} lost (outcome {:?})",
+                        result.outcome
+                    );
+                }
+                "case.comment" => {
+                    let text = m.args["text"].as_str().unwrap();
+                    let count = comments.get(text).copied().unwrap_or(0);
+                    ensure!(
+                        count == usize::from(applied),
+                        "phone {i}: comment {text:?} stored {count} times (outcome {:?})",
+                        result.outcome
+                    );
+                }
+                _ => {}
+            }
+        }
+        // The replica holds exactly the cases in the account's scope, each in the server's
+        // current state.
+        let replica = p.engine().replica().unwrap();
+        let expected: BTreeMap<&str, &CaseFacts> = server_cases
+            .iter()
+            .filter(|f| match p.account.role {
+                "resident" => f.2.as_deref() == Some(p.account.id.as_str()),
+                _ => Some(&f.1) == codes.get(&format!("C{}", p.account.community + 1)),
+            })
+            .map(|f| (f.0.as_str(), f))
+            .collect();
+        let held: BTreeMap<&str, &Value> = replica
+            .iter()
+            .filter(|((e, _), _)| e == "case")
+            .map(|((_, id), v)| (id.as_str(), v))
+            .collect();
+        ensure!(
+            expected.keys().eq(held.keys()),
+            "phone {i}: cases in the replica differ from the server's scope: {} held, {} expected",
+            held.len(),
+            expected.len()
+        );
+        for (id, f) in &expected {
+            let v = held[id];
+            ensure!(
+                v["status"] == f.3.as_str()
+                    && v["version"] == f.4
+                    && v["description"] == f.5.as_str()
+                    && v["notes"] == f.6.as_str(),
+                "phone {i}: case {id} is {v} on the phone but {f:?} on the server"
+            );
+        }
+        // The replica equals what a fresh install of the same account pulls.
+        let mut fresh = Engine::open(":memory:", opts(0)).unwrap();
+        let mut http = Http::new(world, &p.account);
+        let mut complete = false;
+        for _ in 0..50 {
+            if fresh
+                .sync(&mut http, 0)
+                .map_err(|e| e.to_string())?
+                .complete
+            {
+                complete = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        ensure!(complete, "phone {i}: a fresh pull never completed");
+        let mine = p.engine().replica().unwrap();
+        let theirs = fresh.replica().unwrap();
+        if mine != theirs {
+            let diff: Vec<String> = mine
+                .keys()
+                .chain(theirs.keys())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .filter(|k| mine.get(*k) != theirs.get(*k))
+                .take(3)
+                .map(|k| {
+                    format!(
+                        "{k:?}: phone {:?} / server {:?}",
+                        mine.get(k),
+                        theirs.get(k)
+                    )
+                })
+                .collect();
+            return Err(format!(
+                "phone {i}: replica differs from the server's view: {diff:?}"
+            ));
+        }
+    }
+    stats.cases = case_ids.len();
+    Ok(stats)
+}
+
+fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+async fn converge(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    app.seed_fixture().await;
+    let url = app.db.url().to_owned();
+    let (officers, residents, supervisor) = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || accounts(&url))
+            .await
+            .unwrap()
+    };
+    let world = World {
+        handle: Handle::current(),
+        client: app.client.clone(),
+        base: app.base.clone(),
+        url,
+        officers,
+        residents,
+        supervisor,
+    };
+    let ops = env_num("PATROL_SIM_OPS").unwrap_or(DEFAULT_OPS);
+    let seeds: Vec<u64> = match env_num::<u64>("PATROL_SIM_SEED") {
+        Some(s) => vec![s],
+        None => (1..=env_num("PATROL_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect(),
+    };
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let started = std::time::Instant::now();
+    let count = seeds.len();
+    let failures = tokio::task::spawn_blocking(move || {
+        let mut failures = Vec::new();
+        let mut total = Stats::default();
+        for seed in seeds {
+            match run_seed(&world, seed, ops) {
+                Ok(s) => {
+                    total.mutations += s.mutations;
+                    total.applied += s.applied;
+                    total.with_conflict += s.with_conflict;
+                    total.rejected += s.rejected;
+                    total.cases += s.cases;
+                }
+                Err(e) => {
+                eprintln!(
+                    "seed {seed} failed on {name}: {e}\nreplay: PATROL_SIM_SEED={seed} PATROL_SIM_OPS={ops} {}cargo test -p patrol-tests --test integration convergence::{name}",
+                    if name == "postgres" { "TEST_DATABASE_URL=… " } else { "" }
+                );
+                failures.push(seed);
+                }
+            }
+        }
+        eprintln!("convergence on {name}: {total:?}");
+        failures
+    })
+    .await
+    .unwrap();
+    eprintln!(
+        "convergence on {name}: {count} seeds x {ops} ops in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "failing seeds on {name}: {failures:?}");
+    drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite() {
+    converge(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres() {
+    converge(Backend::Postgres).await;
+}
