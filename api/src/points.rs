@@ -518,3 +518,89 @@ pub fn signed_head(conn: &mut DbConn, key_material: &[u8]) -> Result<SignedHead,
         public_key: STANDARD.encode(key.verifying_key().to_bytes()),
     })
 }
+
+/// A rule version: its points from `effective_from` on.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = points_rules)]
+pub struct RuleRow {
+    pub id: String,
+    pub code: String,
+    pub points: i32,
+    pub description: String,
+    pub effective_from: i64,
+    pub created_at: i64,
+}
+
+/// A rule version as clients see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleView {
+    pub code: String,
+    pub points: i32,
+    pub description: String,
+    pub effective_from: String,
+}
+
+impl From<RuleRow> for RuleView {
+    fn from(r: RuleRow) -> Self {
+        Self {
+            code: r.code,
+            points: r.points,
+            description: r.description,
+            effective_from: rfc3339(r.effective_from),
+        }
+    }
+}
+
+/// Every version of every rule, by code and date.
+pub fn rules(conn: &mut DbConn) -> Result<Vec<RuleRow>, StoreError> {
+    Ok(points_rules::table
+        .order((points_rules::code, points_rules::effective_from))
+        .select(RuleRow::as_select())
+        .load(conn)?)
+}
+
+/// Adds a version of a rule taking effect at `effective_from` (not in the past, so no
+/// award already made changes meaning). Entries keep the points they were made with.
+pub fn add_rule(
+    conn: &mut DbConn,
+    code: &str,
+    points: i32,
+    description: &str,
+    effective_from: i64,
+) -> CommandResult<RuleRow> {
+    if let Err(e) = patrol_domain::org::parse_code("code", code) {
+        return Ok(Err(e));
+    }
+    if !(-100..=100).contains(&points) {
+        return Ok(Err(DomainError::invalid(
+            "points",
+            "must be between -100 and 100",
+        )));
+    }
+    let description = match patrol_domain::org::parse_name("description", description) {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    let now = now_ms();
+    if effective_from < now - 60_000 {
+        return Ok(Err(DomainError::invalid(
+            "effective_from",
+            "a rule change takes effect now or later, never in the past",
+        )));
+    }
+    let row = RuleRow {
+        id: new_id(),
+        code: code.into(),
+        points,
+        description,
+        effective_from,
+        created_at: now,
+    };
+    diesel::insert_into(points_rules::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(Ok(Applied {
+        record: row,
+        conflict: None,
+    }))
+}

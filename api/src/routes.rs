@@ -78,6 +78,8 @@ routes! {
     get "/api/v1/points/ledger/verify" => points::verify_points_ledger;
     get "/api/v1/points/ledger/head" => points::export_points_head;
     get "/api/v1/points/balances" => points::list_points_balances;
+    get "/api/v1/points/rules" => points::list_points_rules;
+    post "/api/v1/points/rules" => points::create_points_rule;
     get "/api/v1/points/rankings" => points::list_points_rankings;
     post "/api/v1/points/claims" => points::create_points_claim;
     post "/api/v1/points/claims/{id}/decide" => points::decide_points_claim;

@@ -362,7 +362,65 @@ async fn nobody_approves_their_own_claim(app: TestApp) {
     assert_eq!(balance_of(&app, &officer).await, 1);
 }
 
+async fn a_rule_change_applies_from_its_date_and_never_rewrites_past_entries(app: TestApp) {
+    app.seed_fixture().await;
+    db::connect(&DatabaseUrl::parse(app.db.url()).unwrap(), 1)
+        .unwrap()
+        .get()
+        .unwrap()
+        .batch_execute("UPDATE assignments SET started_at = 0")
+        .unwrap();
+    let officer = app.login_as("officer").await;
+    let admin = app.login_as("admin").await;
+    assert_eq!(
+        app.post("/api/v1/visits")
+            .token(&officer)
+            .json(visit(Utc::now() - Duration::hours(3), 1))
+            .send()
+            .await
+            .status,
+        201
+    );
+    assert_eq!(balance_of(&app, &officer).await, 2);
+    let past = app.post("/api/v1/points/rules").token(&admin).json(json!({"code": "visit_verified", "points": 9, "description": "x", "effective_from": "2000-01-01T00:00:00Z"})).send().await;
+    assert_eq!(past.status, 422);
+    assert_eq!(past.body["field"], "effective_from");
+    let res = app
+        .post("/api/v1/points/rules")
+        .token(&admin)
+        .json(json!({"code": "visit_verified", "points": 3, "description": "走访核验通过（调整）"}))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(
+        app.post("/api/v1/visits")
+            .token(&officer)
+            .json(visit(Utc::now() - Duration::hours(2), 2))
+            .send()
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        balance_of(&app, &officer).await,
+        5,
+        "2 under the old rule, 3 under the new"
+    );
+    let rules = app.get("/api/v1/points/rules").token(&officer).send().await;
+    assert_eq!(
+        rules
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["code"] == "visit_verified")
+            .count(),
+        2
+    );
+}
+
 on_both_backends!(
+    a_rule_change_applies_from_its_date_and_never_rewrites_past_entries,
     replaying_a_week_of_visits_leaves_every_balance_unchanged,
     the_ledger_refuses_update_and_delete_at_the_database,
     verification_names_the_first_tampered_deleted_reordered_or_truncated_entry,

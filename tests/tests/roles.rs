@@ -402,6 +402,22 @@ fn cases(admin_id: &str) -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/api/v1/points/rules",
+            "/api/v1/points/rules",
+            None,
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/points/rules",
+            "/api/v1/points/rules",
+            Some(
+                json!({"code": "visit_verified", "points": 3, "description": "x", "effective_from": "2000-01-01T00:00:00Z"}),
+            ),
+            ADMIN,
+        ),
+        case(
+            M::GET,
             "/api/v1/points/ledger/head",
             "/api/v1/points/ledger/head",
             None,

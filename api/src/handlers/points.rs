@@ -273,3 +273,49 @@ pub async fn export_points_head(
         .await?;
     Ok(HttpResponse::Ok().json(head))
 }
+
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn list_points_rules(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<HttpResponse> {
+    let _ = user;
+    let rows = state.run_db(points::rules).await?;
+    Ok(HttpResponse::Ok().json(
+        rows.into_iter()
+            .map(points::RuleView::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRequest {
+    pub code: String,
+    pub points: i32,
+    pub description: String,
+    /// When the new points take effect; now when absent.
+    pub effective_from: Option<chrono::DateTime<Utc>>,
+}
+
+/// Adds a version of a points rule (admins). Past entries keep their points.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn create_points_rule(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<RuleRequest>,
+) -> ApiResult<HttpResponse> {
+    user.require(&[Role::Admin])?;
+    let b = body.into_inner();
+    let at = b
+        .effective_from
+        .map_or_else(crate::ids::now_ms, |t| t.timestamp_millis());
+    let row = state
+        .run_db(move |conn| {
+            run(conn, |conn| {
+                points::add_rule(conn, &b.code, b.points, &b.description, at)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(points::RuleView::from(row.record)))
+}
