@@ -155,6 +155,21 @@ pub fn write(conn: &mut DbConn, ctx: &Ctx, args: &DiaryWriteArgs) -> CommandResu
             diesel::insert_into(diary_entries::table)
                 .values(&row)
                 .execute(conn)?;
+            let tz = crate::reports::district_tz(conn)?;
+            if diary::on_time(args.entry_date, Utc::now().with_timezone(&tz).date_naive()) {
+                crate::points::award(
+                    conn,
+                    &crate::points::Award {
+                        officer_id: &row.author_id,
+                        rule_code: "diary_on_time",
+                        source_kind: "diary",
+                        source_id: &row.entry_id,
+                        actor_id: None,
+                        note: "",
+                        points: None,
+                    },
+                )?;
+            }
             row
         }
         Some(mut cur) => {

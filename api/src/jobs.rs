@@ -65,6 +65,67 @@ pub fn run_purge(conn: &mut DbConn, worker: &str, now: i64) -> StoreResult<bool>
     Ok(true)
 }
 
+/// Awards (or deducts) the twice-weekly points of the week that just ended.
+pub const WEEKLY_COMPLIANCE: &str = "weekly_compliance_points";
+
+/// Claims and runs the week before `now` (in the district's zone): every officer ×
+/// community judged that week earns `weekly_compliance_met` or `weekly_compliance_missed`,
+/// keyed by officer, community and week, so a rerun never awards twice.
+pub fn run_weekly_compliance(
+    conn: &mut DbConn,
+    worker: &str,
+    now: i64,
+    policy: &patrol_domain::visit::CompliancePolicy,
+) -> StoreResult<bool> {
+    use chrono::TimeZone;
+    let tz = crate::reports::district_tz(conn)?;
+    let at = chrono::Utc
+        .timestamp_millis_opt(now)
+        .single()
+        .unwrap_or_default()
+        - chrono::Duration::days(7);
+    let week = patrol_domain::visit::week_of(at, tz);
+    let period = week.to_string();
+    if !store::claim_job(conn, WEEKLY_COMPLIANCE, &period, worker, now, LEASE_MS)? {
+        return Ok(false);
+    }
+    let mut awarded = 0;
+    for row in crate::visits::compliance(conn, week, tz, policy, None, None)? {
+        if row.required == 0 {
+            continue;
+        }
+        let source = format!("{}:{}:{}", row.officer_id, row.community_code, row.week);
+        let rule = if row.compliant {
+            "weekly_compliance_met"
+        } else {
+            "weekly_compliance_missed"
+        };
+        crate::points::award(
+            conn,
+            &crate::points::Award {
+                officer_id: &row.officer_id,
+                rule_code: rule,
+                source_kind: "compliance",
+                source_id: &source,
+                actor_id: None,
+                note: "",
+                points: None,
+            },
+        )?;
+        awarded += 1;
+    }
+    store::finish_job(
+        conn,
+        WEEKLY_COMPLIANCE,
+        &period,
+        worker,
+        now_ms(),
+        &format!("{awarded} judgements awarded"),
+    )?;
+    tracing::info!(job = WEEKLY_COMPLIANCE, job.week = %period, job.awarded = awarded, "job ran");
+    Ok(true)
+}
+
 /// The scheduler loop: wakes every minute and tries each job's current period.
 pub async fn run_forever(state: web::Data<AppState>) {
     let worker = new_id();
@@ -78,6 +139,15 @@ pub async fn run_forever(state: web::Data<AppState>) {
             .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, job = PURGE_CREDENTIALS, "job failed; will retry");
+        }
+        let (w, policy) = (worker.clone(), state.cfg.compliance.clone());
+        let result = state
+            .run_db(move |conn| {
+                run_weekly_compliance(conn, &w, now_ms(), &policy).map_err(ApiError::from)
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, job = WEEKLY_COMPLIANCE, "job failed; will retry");
         }
     }
 }

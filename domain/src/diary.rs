@@ -89,6 +89,11 @@ pub fn may_sign_off(role: Role, signer_id: &str, author_id: &str) -> DomainResul
     Ok(())
 }
 
+/// A diary entry is on time when it is first written on the local day it covers.
+pub fn on_time(entry_date: NaiveDate, written_on: NaiveDate) -> bool {
+    entry_date == written_on
+}
+
 /// Roles that keep a duty diary.
 pub fn keeps_diary(role: Role) -> bool {
     matches!(role, Role::Officer | Role::PartyMember)
@@ -127,6 +132,13 @@ mod tests {
                 "{hours}h signed={signed}"
             );
         }
+    }
+
+    #[test]
+    fn an_entry_is_on_time_only_on_its_own_day() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        assert!(on_time(d, d));
+        assert!(!on_time(d, d + Duration::days(1)));
     }
 
     #[test]

@@ -493,3 +493,54 @@ fn eight_concurrent_awarders_build_a_gapless_valid_chain_on_sqlite() {
 fn eight_concurrent_awarders_build_a_gapless_valid_chain_on_postgres() {
     concurrent_awards(Backend::Postgres);
 }
+
+/// The weekly job turns last week's twice-weekly judgements into points once, however
+/// many servers run it, and a diary written on its own day earns its point once.
+async fn weekly_compliance_and_timely_diaries_earn_points_once(app: TestApp) {
+    app.seed_fixture().await;
+    db::connect(&DatabaseUrl::parse(app.db.url()).unwrap(), 1)
+        .unwrap()
+        .get()
+        .unwrap()
+        .batch_execute("UPDATE assignments SET started_at = 0")
+        .unwrap();
+    let officer = app.login_as("officer").await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .to_string();
+    for body in ["白班巡查", "白班巡查（补充）"] {
+        let res = app
+            .post("/api/v1/diary")
+            .token(&officer)
+            .json(json!({"entry_id": id, "entry_date": today, "shift": "day", "body": body}))
+            .send()
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+    }
+    assert_eq!(
+        balance_of(&app, &officer).await,
+        1,
+        "one point for a diary written on its day, once"
+    );
+    let url = app.db.url().to_owned();
+    let ran = tokio::task::spawn_blocking(move || {
+        let pool = pool(&url);
+        let mut conn = pool.get().unwrap();
+        let policy = patrol_domain::visit::CompliancePolicy::default();
+        let now = patrol_api::ids::now_ms();
+        let first =
+            patrol_api::jobs::run_weekly_compliance(&mut conn, "server-a", now, &policy).unwrap();
+        let second =
+            patrol_api::jobs::run_weekly_compliance(&mut conn, "server-b", now, &policy).unwrap();
+        (first, second)
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran, (true, false), "one server runs the week");
+    // Last week the C1 officer made no visits: missed, -5.
+    assert_eq!(balance_of(&app, &officer).await, 1 - 5);
+}
+
+on_both_backends!(weekly_compliance_and_timely_diaries_earn_points_once);
