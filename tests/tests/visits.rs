@@ -273,6 +273,36 @@ async fn weeks(backend: Backend, spacing: bool) {
     assert_eq!(last.len(), 1);
     assert_eq!(last[0]["counted"].as_array().unwrap().len(), 2, "{last:?}");
     assert_eq!(last[0]["compliant"], true);
+    // The same figure recounted from the raw rows: verified visits starting inside last
+    // week's local bounds.
+    let (from, until) = (
+        local(sunday - Duration::days(6), 0, 0).timestamp_millis(),
+        local(monday, 0, 0).timestamp_millis(),
+    );
+    let url = app.db.url().to_owned();
+    let raw: Vec<String> = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use patrol_api::db::schema::visits;
+        let pool =
+            patrol_api::db::connect(&patrol_api::db::DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+        visits::table
+            .filter(visits::started_at.ge(from))
+            .filter(visits::started_at.lt(until))
+            .filter(visits::status.ne("flagged"))
+            .order(visits::started_at)
+            .select(visits::id)
+            .load(&mut pool.get().unwrap())
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let counted: Vec<String> = last[0]["counted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(counted, raw);
     let this = compliance_of(&app, &leader, &week_of(monday), "C1").await;
     if spacing {
         assert_eq!(
