@@ -153,11 +153,15 @@ CREATE FUNCTION change_log_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     tick BIGINT;
 BEGIN
-    -- The first deferred call of a transaction stamps all its rows; the rest find none.
-    IF EXISTS (SELECT 1 FROM change_log WHERE txid = NEW.txid AND commit_seq IS NULL) THEN
-        UPDATE sync_clock SET value = value + 1 WHERE id = 1 RETURNING value INTO tick;
-        UPDATE change_log SET commit_seq = tick WHERE txid = NEW.txid AND commit_seq IS NULL;
+    -- The trigger fires once per row at commit; the first call stamps every row of the
+    -- transaction and leaves a transaction-local mark, so the others return at once
+    -- (re-checking the rows each time would make a bulk insert quadratic).
+    IF current_setting('patrol.change_log_stamped', true) = NEW.txid::text THEN
+        RETURN NULL;
     END IF;
+    UPDATE sync_clock SET value = value + 1 WHERE id = 1 RETURNING value INTO tick;
+    UPDATE change_log SET commit_seq = tick WHERE txid = NEW.txid AND commit_seq IS NULL;
+    PERFORM set_config('patrol.change_log_stamped', NEW.txid::text, true);
     RETURN NULL;
 END
 $$;
