@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 
 use diesel::connection::SimpleConnection;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
 use patrol_domain::role::Scope;
 use patrol_sync::cursor::{Backfill, Cursor};
 use patrol_sync::protocol::{
@@ -83,19 +85,25 @@ fn page(
             change_log::payload,
         ))
         .filter(change_log::commit_seq.is_not_null())
+        // A row-value comparison, so both engines seek the (commit_seq, seq) index to the
+        // cursor instead of filtering history: a page costs the same with 1k or 1M rows.
         .filter(
-            change_log::commit_seq
-                .gt(t)
-                .or(change_log::commit_seq.eq(t).and(change_log::seq.gt(s))),
+            sql::<Bool>("(commit_seq, seq) > (")
+                .bind::<BigInt, _>(t)
+                .sql(", ")
+                .bind::<BigInt, _>(s)
+                .sql(")"),
         )
         .order((change_log::commit_seq, change_log::seq))
         .limit(limit)
         .into_boxed();
     if let Some((ut, us)) = until {
         q = q.filter(
-            change_log::commit_seq
-                .lt(ut)
-                .or(change_log::commit_seq.eq(ut).and(change_log::seq.le(us))),
+            sql::<Bool>("(commit_seq, seq) <= (")
+                .bind::<BigInt, _>(ut)
+                .sql(", ")
+                .bind::<BigInt, _>(us)
+                .sql(")"),
         );
     }
     if let Some(only) = communities_only {
