@@ -165,8 +165,12 @@ pub fn pull(
     }
     conn.transaction(|conn| -> Result<PullResponse, ApiError> {
         if let DbConn::Pg(_) = conn {
-            // One snapshot for the page and the client's last applied mutation id.
-            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+            // One snapshot for the page and the client's last applied mutation id; each
+            // pull planned for its own cursor, so the index seek is kept.
+            conn.batch_execute(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+                 SET LOCAL plan_cache_mode = force_custom_plan",
+            )?;
         }
         if owned_by_other(conn, &req.client_id, &user.id)? {
             return Err(ApiError::Forbidden(
@@ -269,6 +273,20 @@ pub fn pull(
                     cur.commit = r.0.unwrap_or_default();
                     cur.seq = r.1;
                     changes.push(to_change(r));
+                }
+                if !more {
+                    // Everything stamped so far has been looked at, visible to this caller
+                    // or not: move past it, so the next pull does not wade through other
+                    // communities' history again. Later commits get higher stamps.
+                    let last: Option<i64> = change_log::table
+                        .select(diesel::dsl::max(change_log::commit_seq))
+                        .first(conn)?;
+                    if let Some(last) = last
+                        && (last, i64::MAX) > (cur.commit, cur.seq)
+                    {
+                        cur.commit = last;
+                        cur.seq = i64::MAX;
+                    }
                 }
                 has_more = more;
             }
