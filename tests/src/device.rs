@@ -111,8 +111,8 @@ impl Device {
                 "pull kept saying has_more"
             );
             if empty {
-                // Committed rows wait behind an older running transaction (PostgreSQL):
-                // ask again shortly.
+                // An empty page that says more is coming (the end of a backfill): ask
+                // again shortly.
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
         }
