@@ -101,7 +101,6 @@ impl Device {
             }
             self.cursor = body["cursor"].as_str().map(str::to_owned);
             let more = body["has_more"] == true;
-            let empty = body["changes"].as_array().is_none_or(Vec::is_empty);
             pages.push(body);
             if !more {
                 break;
@@ -110,11 +109,6 @@ impl Device {
                 std::time::Instant::now() < deadline,
                 "pull kept saying has_more"
             );
-            if empty {
-                // An empty page that says more is coming (the end of a backfill): ask
-                // again shortly.
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
         }
         pages
     }
