@@ -182,6 +182,22 @@ impl TestApp {
         }
     }
 
+    /// Runs SQL straight on this app's database: for fixtures that need the past (an
+    /// assignment made long ago, an entry written days ago) or a restore.
+    pub async fn sql(&self, statement: impl Into<String>) {
+        let (url, statement) = (self.db.url().to_owned(), statement.into());
+        tokio::task::spawn_blocking(move || {
+            let pool =
+                patrol_api::db::connect(&DatabaseUrl::parse(&url).expect("url"), 1).expect("pool");
+            pool.get()
+                .expect("conn")
+                .batch_execute(&statement)
+                .expect("fixture SQL");
+        })
+        .await
+        .expect("sql task");
+    }
+
     /// Starts a request; `send` checks the answer against the contract.
     pub fn req(&self, method: Method, path: &str) -> Req<'_> {
         Req {

@@ -1,7 +1,6 @@
 //! The duty diary: edits in place before sign-off, a new version after it, the whole
 //! history visible to supervisors, and the same command offline through sync.
 
-use diesel::connection::SimpleConnection;
 use patrol_tests::device::Device;
 use patrol_tests::{TestApp, on_both_backends};
 use serde_json::{Value, json};
@@ -124,20 +123,11 @@ async fn an_entry_past_the_edit_window_gets_a_new_version_and_sync_carries_it(ap
         "applied"
     );
     // Three days pass.
-    let url = app.db.url().to_owned();
     let three_days_ago = patrol_api::ids::now_ms() - 3 * 24 * 3_600_000;
-    tokio::task::spawn_blocking(move || {
-        let pool =
-            patrol_api::db::connect(&patrol_api::db::DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
-        pool.get()
-            .unwrap()
-            .batch_execute(&format!(
-                "UPDATE diary_entries SET created_at = {three_days_ago}"
-            ))
-            .unwrap();
-    })
-    .await
-    .unwrap();
+    app.sql(format!(
+        "UPDATE diary_entries SET created_at = {three_days_ago}"
+    ))
+    .await;
     phone.queue("diary.write", entry(&id, "夜班巡查，补记噪音投诉一起"));
     let res = phone.push(&app).await;
     assert_eq!(res.body["results"][0]["outcome"], "applied");

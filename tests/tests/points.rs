@@ -51,12 +51,7 @@ async fn verify(app: &TestApp, token: &str, head: Option<(i64, &str)>) -> Value 
 
 async fn replaying_a_week_of_visits_leaves_every_balance_unchanged(app: TestApp) {
     app.seed_fixture().await;
-    db::connect(&DatabaseUrl::parse(app.db.url()).unwrap(), 1)
-        .unwrap()
-        .get()
-        .unwrap()
-        .batch_execute("UPDATE assignments SET started_at = 0")
-        .unwrap();
+    app.sql("UPDATE assignments SET started_at = 0").await;
     let officer = app.login_as("officer").await;
     let mut phone = Device::new(&officer);
     for day in 0..7 {
@@ -364,12 +359,7 @@ async fn nobody_approves_their_own_claim(app: TestApp) {
 
 async fn a_rule_change_applies_from_its_date_and_never_rewrites_past_entries(app: TestApp) {
     app.seed_fixture().await;
-    db::connect(&DatabaseUrl::parse(app.db.url()).unwrap(), 1)
-        .unwrap()
-        .get()
-        .unwrap()
-        .batch_execute("UPDATE assignments SET started_at = 0")
-        .unwrap();
+    app.sql("UPDATE assignments SET started_at = 0").await;
     let officer = app.login_as("officer").await;
     let admin = app.login_as("admin").await;
     assert_eq!(
@@ -498,12 +488,7 @@ fn eight_concurrent_awarders_build_a_gapless_valid_chain_on_postgres() {
 /// many servers run it, and a diary written on its own day earns its point once.
 async fn weekly_compliance_and_timely_diaries_earn_points_once(app: TestApp) {
     app.seed_fixture().await;
-    db::connect(&DatabaseUrl::parse(app.db.url()).unwrap(), 1)
-        .unwrap()
-        .get()
-        .unwrap()
-        .batch_execute("UPDATE assignments SET started_at = 0")
-        .unwrap();
+    app.sql("UPDATE assignments SET started_at = 0").await;
     let officer = app.login_as("officer").await;
     let id = uuid::Uuid::now_v7().to_string();
     let today = Utc::now()

@@ -520,20 +520,8 @@ async fn a_server_restored_from_backup_tells_devices_to_reset_but_keeps_their_qu
     phone.pull_all(&app).await;
     assert!(phone.get("case", &case_id).is_some());
     // A restore gives the database a new epoch; the phone has a pending mutation queued.
-    let url = app.db.url().to_owned();
-    tokio::task::spawn_blocking(move || {
-        use diesel::connection::SimpleConnection;
-        let pool =
-            patrol_api::db::connect(&patrol_api::db::DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
-        pool.get()
-            .unwrap()
-            .batch_execute(
-                "UPDATE server_meta SET value = 'restored-epoch' WHERE key = 'server_epoch'",
-            )
-            .unwrap();
-    })
-    .await
-    .unwrap();
+    app.sql("UPDATE server_meta SET value = 'restored-epoch' WHERE key = 'server_epoch'")
+        .await;
     phone.queue(
         "case.comment",
         json!({"case_id": case_id, "text": "after restore"}),

@@ -3,18 +3,8 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
-use diesel::connection::SimpleConnection;
 use patrol_tests::{Backend, TestApp, on_both_backends};
 use serde_json::{Value, json};
-
-fn sql(app: &TestApp, statement: String) {
-    let pool = patrol_api::db::connect(
-        &patrol_api::db::DatabaseUrl::parse(app.db.url()).unwrap(),
-        1,
-    )
-    .unwrap();
-    pool.get().unwrap().batch_execute(&statement).unwrap();
-}
 
 fn hash(n: u64) -> String {
     format!("{n:064x}")
@@ -73,7 +63,7 @@ async fn record(app: &TestApp, token: &str, v: &V) -> Value {
 async fn every_flag_has_a_fixture_and_a_clean_visit_passes(app: TestApp) {
     app.seed_fixture().await;
     // The fixture's assignments were made just now; visits in the past need them older.
-    sql(&app, "UPDATE assignments SET started_at = 0".into());
+    app.sql("UPDATE assignments SET started_at = 0").await;
     let officer = app.login_as("officer").await;
     let now = Utc::now();
     let h = |n: i64| now - Duration::hours(n);
@@ -154,7 +144,7 @@ fn clean_photo(clean: &Value) -> u64 {
 
 async fn a_supervisor_accepts_a_flagged_visit_with_a_reason(app: TestApp) {
     app.seed_fixture().await;
-    sql(&app, "UPDATE assignments SET started_at = 0".into());
+    app.sql("UPDATE assignments SET started_at = 0").await;
     let officer = app.login_as("officer").await;
     let leader = app.login_as("supervisor").await;
     let visit = record(
@@ -258,7 +248,7 @@ async fn weeks(backend: Backend, spacing: bool) {
         return;
     };
     app.seed_fixture().await;
-    sql(&app, "UPDATE assignments SET started_at = 0".into());
+    app.sql("UPDATE assignments SET started_at = 0").await;
     let officer = app.login_as("officer").await;
     let leader = app.login_as("supervisor").await;
     let sunday = last_week_sunday();
@@ -355,13 +345,11 @@ async fn a_mid_week_reassignment_splits_the_requirement(app: TestApp) {
     let handover = local(wednesday, 0, 0).timestamp_millis();
     // C1 changed hands at Wednesday 00:00 local last week: its officer until then, the C3
     // officer from then on.
-    sql(
-        &app,
-        format!(
+    app.sql(format!(
             "UPDATE assignments SET started_at = 0, ended_at = {handover} WHERE kind = 'officer_community' AND target_id = (SELECT id FROM communities WHERE code = 'C1'); \
          UPDATE assignments SET started_at = 0;"
         ),
-    );
+    ).await;
     let admin = app.login_as("admin").await;
     let c3_officer = app.login_as_login(patrol_tests::fixture::OFFICER_C3).await;
     let c3_id = app.get("/api/v1/me").token(&c3_officer).send().await.body["user"]["id"]
@@ -375,12 +363,10 @@ async fn a_mid_week_reassignment_splits_the_requirement(app: TestApp) {
         .send()
         .await;
     assert_eq!(res.status, 201);
-    sql(
-        &app,
-        format!(
+    app.sql(format!(
             "UPDATE assignments SET started_at = {handover} WHERE user_id = '{c3_id}' AND target_id = (SELECT id FROM communities WHERE code = 'C1')"
         ),
-    );
+    ).await;
     let rows = compliance_of(&app, &admin, &week_of(sunday), "C1").await;
     let required: Vec<(String, u64)> = rows
         .iter()
