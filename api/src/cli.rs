@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patrol_domain::org::check_password;
 
@@ -176,13 +176,4 @@ pub fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Refuses a command line that passes a password as an argument (it would end up in shell
-/// history and process lists); kept as a check so the CLI never grows such a flag.
-pub fn reject_password_args(args: &[String]) -> anyhow::Result<()> {
-    if args.iter().any(|a| a.starts_with("--password")) {
-        bail!("passwords are read from stdin, never from the command line");
-    }
-    Ok(())
 }

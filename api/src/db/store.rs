@@ -745,6 +745,29 @@ pub fn update_category(conn: &mut DbConn, row: &CategoryRow) -> StoreResult<()> 
 
 // ---- audit, jobs, server facts --------------------------------------------------------
 
+/// Records who did what to which record, now.
+pub fn audit(
+    conn: &mut DbConn,
+    actor: Option<&str>,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    detail: serde_json::Value,
+) -> StoreResult<()> {
+    insert_audit(
+        conn,
+        &AuditRow {
+            id: crate::ids::new_id(),
+            actor_id: actor.map(str::to_owned),
+            action: action.into(),
+            entity: entity.into(),
+            entity_id: entity_id.into(),
+            detail: detail.to_string(),
+            at: crate::ids::now_ms(),
+        },
+    )
+}
+
 pub fn insert_audit(conn: &mut DbConn, row: &AuditRow) -> StoreResult<()> {
     diesel::insert_into(audit_log::table)
         .values(row)

@@ -9,23 +9,11 @@ use patrol_domain::seed::Class721;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
-use crate::db::store::{self, AuditRow, CategoryRow, DutyRow};
+use crate::db::store::{self, CategoryRow, DutyRow};
 use crate::db::write_tx;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::state::AppState;
-
-fn audit_row(actor: &str, action: &str, entity: &str, id: &str, code: &str) -> AuditRow {
-    AuditRow {
-        id: new_id(),
-        actor_id: Some(actor.to_owned()),
-        action: action.into(),
-        entity: entity.into(),
-        entity_id: id.into(),
-        detail: serde_json::json!({ "code": code }).to_string(),
-        at: now_ms(),
-    }
-}
 
 // ---- duties ---------------------------------------------------------------------------
 
@@ -130,9 +118,13 @@ pub async fn create_duty(
                     updated_at: now,
                 };
                 store::insert_duty(conn, &row)?;
-                store::insert_audit(
+                store::audit(
                     conn,
-                    &audit_row(&user.id, "duty.create", "duty", &row.id, &row.code),
+                    Some(&user.id),
+                    "duty.create",
+                    "duty",
+                    &row.id,
+                    serde_json::json!({ "code": row.code }),
                 )?;
                 Ok(row)
             })
@@ -163,9 +155,13 @@ pub async fn update_duty(
                 row.active = f.active;
                 row.updated_at = now_ms();
                 store::update_duty(conn, &row)?;
-                store::insert_audit(
+                store::audit(
                     conn,
-                    &audit_row(&user.id, "duty.update", "duty", &row.id, &row.code),
+                    Some(&user.id),
+                    "duty.update",
+                    "duty",
+                    &row.id,
+                    serde_json::json!({ "code": row.code }),
                 )?;
                 Ok(row)
             })
@@ -343,9 +339,13 @@ pub async fn create_category(
         .run_db(move |conn| {
             write_tx(conn, |conn| -> ApiResult<CategoryRow> {
                 store::insert_category(conn, &row)?;
-                store::insert_audit(
+                store::audit(
                     conn,
-                    &audit_row(&user.id, "category.create", "category", &row.id, &row.code),
+                    Some(&user.id),
+                    "category.create",
+                    "category",
+                    &row.id,
+                    serde_json::json!({ "code": row.code }),
                 )?;
                 Ok(row)
             })
@@ -379,9 +379,13 @@ pub async fn update_category(
                     ..probe
                 };
                 store::update_category(conn, &row)?;
-                store::insert_audit(
+                store::audit(
                     conn,
-                    &audit_row(&user.id, "category.update", "category", &row.id, &row.code),
+                    Some(&user.id),
+                    "category.update",
+                    "category",
+                    &row.id,
+                    serde_json::json!({ "code": row.code }),
                 )?;
                 Ok(row)
             })

@@ -10,37 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{make_page, page_params};
 use crate::auth::AuthUser;
-use crate::db::store::{
-    self, AuditRow, CommunityRow, DistrictRow, GridCellRow, SquadRow, StreetRow,
-};
+use crate::db::store::{self, CommunityRow, DistrictRow, GridCellRow, SquadRow, StreetRow};
 use crate::db::{DbConn, write_tx};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now_ms, rfc3339};
 use crate::org::scope::scope_of;
 use crate::state::AppState;
-
-fn audit(
-    conn: &mut DbConn,
-    actor: &str,
-    action: &str,
-    entity: &str,
-    id: &str,
-    detail: serde_json::Value,
-) -> ApiResult<()> {
-    store::insert_audit(
-        conn,
-        &AuditRow {
-            id: new_id(),
-            actor_id: Some(actor.to_owned()),
-            action: action.into(),
-            entity: entity.into(),
-            entity_id: id.into(),
-            detail: detail.to_string(),
-            at: now_ms(),
-        },
-    )?;
-    Ok(())
-}
 
 fn parse_crs(raw: Option<&str>) -> Result<Crs, DomainError> {
     raw.map(str::parse)
@@ -142,9 +117,9 @@ pub async fn create_district(
                     updated_at: now,
                 };
                 store::insert_district(conn, &row)?;
-                audit(
+                store::audit(
                     conn,
-                    &user.id,
+                    Some(&user.id),
                     "district.create",
                     "district",
                     &row.id,
@@ -204,9 +179,9 @@ pub async fn create_street(
                     updated_at: now,
                 };
                 store::insert_street(conn, &row)?;
-                audit(
+                store::audit(
                     conn,
-                    &user.id,
+                    Some(&user.id),
                     "street.create",
                     "street",
                     &row.id,
@@ -417,9 +392,9 @@ pub async fn create_community(
                     updated_at: now,
                 };
                 store::insert_community(conn, &row)?;
-                audit(
+                store::audit(
                     conn,
-                    &user.id,
+                    Some(&user.id),
                     "community.create",
                     "community",
                     &row.id,
@@ -456,9 +431,9 @@ pub async fn update_community_boundary(
                     boundary.bbox,
                     now_ms(),
                 )?;
-                audit(
+                store::audit(
                     conn,
-                    &user.id,
+                    Some(&user.id),
                     "community.boundary",
                     "community",
                     &row.id,
@@ -553,9 +528,9 @@ pub async fn create_grid_cell(
                     updated_at: now,
                 };
                 store::insert_grid_cell(conn, &row)?;
-                audit(
+                store::audit(
                     conn,
-                    &user.id,
+                    Some(&user.id),
                     "grid_cell.create",
                     "grid_cell",
                     &row.id,
@@ -701,9 +676,9 @@ pub async fn create_squad(
                     updated_at: now,
                 };
                 store::insert_squad(conn, &row)?;
-                audit(
+                store::audit(
                     conn,
-                    &user.id,
+                    Some(&user.id),
                     "squad.create",
                     "squad",
                     &row.id,
