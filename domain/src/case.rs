@@ -355,6 +355,10 @@ pub struct CaseState {
     pub open_department_tasks: u32,
     /// Created and resolved on the spot by an officer (就地处置).
     pub self_handled: bool,
+    /// Is the reporter's follow-up window (rating, "not fixed") still open? The caller
+    /// knows the time and the configured window; see [`follow_up_open`].
+    #[serde(default)]
+    pub follow_up_open: bool,
 }
 
 impl CaseState {
@@ -370,6 +374,7 @@ impl CaseState {
             deferred_from: None,
             open_department_tasks: 0,
             self_handled: false,
+            follow_up_open: false,
         }
     }
 }
@@ -440,13 +445,11 @@ pub enum CaseCommand {
         /// Optional comment.
         comment: Option<String>,
     },
-    /// closed | evaluated → dispatched as rework, by the reporter ("not fixed").
+    /// closed | evaluated → dispatched as rework, by the reporter ("not fixed"), while the
+    /// follow-up window is open. After it, the caller files a new case linked to this one.
     NotFixed {
         /// What is still wrong; required.
         comment: String,
-        /// Whether the follow-up window is still open; the caller knows the time and the
-        /// category's window. Outside it, the reporter files a new linked case instead.
-        within_window: bool,
     },
     /// any open status → withdrawn, by the reporter. Wins over concurrent edits: a later
     /// command from a stale device meets `withdrawn` and is refused.
@@ -717,6 +720,13 @@ pub fn apply(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> DomainResul
         }
         CaseCommand::Evaluate { rating, comment } => {
             require_reporter(state, actor, "evaluate")?;
+            if !state.follow_up_open {
+                return Err(DomainError::conflict(format!(
+                    "the follow-up window has closed; the case can no longer be rated \
+                     (current status: {})",
+                    from.as_str()
+                )));
+            }
             if !(1..=5).contains(rating) {
                 return Err(DomainError::invalid(
                     "rating",
@@ -728,13 +738,10 @@ pub fn apply(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> DomainResul
             t.rating = Some(*rating);
             Ok(t)
         }
-        CaseCommand::NotFixed {
-            comment,
-            within_window,
-        } => {
+        CaseCommand::NotFixed { comment } => {
             require_reporter(state, actor, "report \"not fixed\" on")?;
             let comment = required_text("comment", comment)?;
-            if !within_window {
+            if !state.follow_up_open {
                 return Err(DomainError::conflict(format!(
                     "the follow-up window has closed; report a new case linked to this one \
                      (current status: {})",
@@ -797,6 +804,7 @@ pub fn self_handled(actor: &Actor, evidence: &[String]) -> DomainResult<CaseStat
         deferred_from: None,
         open_department_tasks: 0,
         self_handled: true,
+        follow_up_open: false,
     })
 }
 
@@ -945,6 +953,7 @@ pub mod deadline {
 
     use chrono::{DateTime, TimeDelta, Utc};
 
+    use super::CaseStatus;
     use crate::error::{DomainError, DomainResult};
 
     /// A pause: when it started and, once resumed, when it ended.
@@ -1087,6 +1096,101 @@ pub mod deadline {
         }
     }
 
+    /// Longest deadline a category may set: a year.
+    pub const MAX_HOURS: u32 = 24 * 366;
+
+    /// A category's deadlines in hours: 立案 (accept) from the report, 处置 (handle) and
+    /// 结案 (close, which includes verification) from the first dispatch.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Hours {
+        pub accept: u32,
+        pub handle: u32,
+        pub close: u32,
+    }
+
+    impl Hours {
+        /// Each within 1 h to a year; closing never before handling.
+        pub fn validate(&self) -> DomainResult<()> {
+            for (field, h) in [
+                ("accept_hours", self.accept),
+                ("sla_hours", self.handle),
+                ("close_hours", self.close),
+            ] {
+                if !(1..=MAX_HOURS).contains(&h) {
+                    return Err(DomainError::invalid(
+                        field,
+                        format!("must be between 1 and {MAX_HOURS} hours"),
+                    ));
+                }
+            }
+            if self.close < self.handle {
+                return Err(DomainError::invalid(
+                    "close_hours",
+                    "closing includes verification, so it cannot be due before handling \
+                     (close_hours must be at least sla_hours)",
+                ));
+            }
+            Ok(())
+        }
+    }
+
+    /// One status change of a case, at the server's time.
+    pub type Step = (CaseStatus, CaseStatus, DateTime<Utc>);
+
+    /// When each step of a case is due. Handling and closing are `None` before the first
+    /// dispatch and while a deferral stops the clock.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Dues {
+        pub accept: DateTime<Utc>,
+        pub handle: Option<DateTime<Utc>>,
+        pub close: Option<DateTime<Utc>>,
+    }
+
+    /// The deadlines of a case reported at `reported_at` with these status changes (in
+    /// order). The clock starts at the first dispatch; each stay in `deferred` pauses it.
+    pub fn dues(hours: Hours, reported_at: DateTime<Utc>, steps: &[Step]) -> Dues {
+        let dispatched_at = steps
+            .iter()
+            .find(|(_, to, _)| *to == CaseStatus::Dispatched)
+            .map(|&(_, _, at)| at);
+        let mut pauses: Vec<Pause> = Vec::new();
+        for &(from, to, at) in steps {
+            if from == CaseStatus::Deferred
+                && let Some((_, end @ None)) = pauses.last_mut()
+            {
+                *end = Some(at);
+            }
+            if to == CaseStatus::Deferred {
+                pauses.push((at, None));
+            }
+        }
+        let running = |hours: u32| {
+            dispatched_at
+                .map(|d| due_at(d, hours, &pauses))
+                .filter(|due| *due != DateTime::<Utc>::MAX_UTC)
+        };
+        Dues {
+            accept: shift(reported_at, TimeDelta::hours(i64::from(hours.accept))),
+            handle: running(hours.handle),
+            close: running(hours.close),
+        }
+    }
+
+    /// Is a step due at `due` late, finished at `done` or still open at `now`?
+    pub fn late(
+        due: Option<DateTime<Utc>>,
+        done: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        due.is_some_and(|due| is_overdue(due, done.unwrap_or(now)))
+    }
+
+    /// Is the reporter's follow-up window (rating, "not fixed") of a case closed at
+    /// `closed_at` still open at `now`? Exactly at the end it still is.
+    pub fn follow_up_open(closed_at: DateTime<Utc>, window_days: u32, now: DateTime<Utc>) -> bool {
+        now <= shift(closed_at, TimeDelta::days(i64::from(window_days)))
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -1108,6 +1212,77 @@ pub mod deadline {
             for (finished, overdue) in cases {
                 assert_eq!(is_overdue(due, finished), overdue, "{finished}");
             }
+        }
+
+        const HOURS: Hours = Hours {
+            accept: 2,
+            handle: 24,
+            close: 48,
+        };
+
+        #[test]
+        fn dues_start_at_the_first_dispatch_and_pause_while_deferred() {
+            use CaseStatus as S;
+            let reported = t(3, 8, 0);
+            let none = dues(HOURS, reported, &[(S::Reported, S::Accepted, t(3, 8, 30))]);
+            assert_eq!(none.accept, t(3, 10, 0));
+            assert_eq!(
+                (none.handle, none.close),
+                (None, None),
+                "no clock before dispatch"
+            );
+
+            let mut steps = vec![
+                (S::Reported, S::Accepted, t(3, 8, 30)),
+                (S::Accepted, S::Dispatched, t(3, 9, 0)),
+                (S::Dispatched, S::Deferred, t(3, 10, 0)),
+            ];
+            let paused = dues(HOURS, reported, &steps);
+            assert_eq!(
+                (paused.handle, paused.close),
+                (None, None),
+                "stopped while deferred"
+            );
+
+            steps.push((S::Deferred, S::Dispatched, t(3, 13, 0)));
+            // A re-dispatch does not restart the clock.
+            steps.push((S::Dispatched, S::Dispatched, t(3, 14, 0)));
+            let resumed = dues(HOURS, reported, &steps);
+            assert_eq!(resumed.handle, Some(t(4, 12, 0)), "24 h plus the 3 h pause");
+            assert_eq!(resumed.close, Some(t(5, 12, 0)));
+            assert!(!late(resumed.handle, Some(t(4, 12, 0)), t(9, 0, 0)));
+            assert!(late(resumed.handle, Some(t(4, 12, 1)), t(9, 0, 0)));
+            assert!(late(resumed.handle, None, t(4, 12, 1)), "open and past due");
+            assert!(!late(None, None, t(9, 0, 0)), "no due, never late");
+        }
+
+        #[test]
+        fn category_hours_are_checked() {
+            assert!(HOURS.validate().is_ok());
+            let bad = [
+                (Hours { accept: 0, ..HOURS }, "accept_hours"),
+                (
+                    Hours {
+                        handle: MAX_HOURS + 1,
+                        close: MAX_HOURS + 1,
+                        ..HOURS
+                    },
+                    "sla_hours",
+                ),
+                (Hours { close: 23, ..HOURS }, "close_hours"),
+            ];
+            for (h, field) in bad {
+                match h.validate() {
+                    Err(DomainError::Invalid { field: f, .. }) => assert_eq!(f, field),
+                    other => panic!("{h:?}: {other:?}"),
+                }
+            }
+        }
+
+        #[test]
+        fn the_follow_up_window_includes_its_last_instant() {
+            assert!(follow_up_open(t(3, 9, 0), 7, t(10, 9, 0)));
+            assert!(!follow_up_open(t(3, 9, 0), 7, t(10, 9, 1)));
         }
 
         #[test]
@@ -1248,6 +1423,7 @@ mod tests {
             s.handler = Some(Handler::Officer(OFFICER.into()));
             s.deferred_from = Some(S::Dispatched);
         }
+        s.follow_up_open = true;
         s
     }
     fn deferred_from(from: CaseStatus) -> CaseState {
@@ -1296,10 +1472,9 @@ mod tests {
             comment: Some("quick".into()),
         }
     }
-    fn not_fixed(within_window: bool) -> CaseCommand {
+    fn not_fixed() -> CaseCommand {
         CaseCommand::NotFixed {
             comment: "the pile is back".into(),
-            within_window,
         }
     }
 
@@ -1436,14 +1611,14 @@ mod tests {
             ),
             (
                 case_in(S::Closed),
-                not_fixed(true),
+                not_fixed(),
                 reporter(),
                 S::Dispatched,
                 true,
             ),
             (
                 case_in(S::Evaluated),
-                not_fixed(true),
+                not_fixed(),
                 reporter(),
                 S::Dispatched,
                 true,
@@ -1492,7 +1667,7 @@ mod tests {
             CaseCommand::Resume,
             duplicate(),
             evaluate(4),
-            not_fixed(true),
+            not_fixed(),
             CaseCommand::Withdraw,
         ]
     }
@@ -1720,7 +1895,7 @@ mod tests {
             (
                 "handler says not fixed",
                 case_in(S::Closed),
-                not_fixed(true),
+                not_fixed(),
                 officer(),
             ),
             (
@@ -1887,7 +2062,7 @@ mod tests {
     fn not_fixed_reopens_as_rework_inside_the_window_only() {
         for status in [CaseStatus::Closed, CaseStatus::Evaluated] {
             let state = case_in(status);
-            let t = apply(&state, &not_fixed(true), &reporter()).unwrap();
+            let t = apply(&state, &not_fixed(), &reporter()).unwrap();
             let next = next_state(&state, &t);
             assert_eq!(
                 (next.status, next.rework_count),
@@ -1896,8 +2071,12 @@ mod tests {
             assert_eq!(next.handler, state.handler, "back to the same handler");
             assert_eq!(t.note.as_deref(), Some("the pile is back"));
 
-            let r = apply(&state, &not_fixed(false), &reporter());
+            let mut late = state.clone();
+            late.follow_up_open = false;
+            let r = apply(&late, &not_fixed(), &reporter());
             assert_conflict_naming(r, status, "outside the window");
+            let r = apply(&late, &evaluate(4), &reporter());
+            assert_conflict_naming(r, status, "rating outside the window");
         }
     }
 
@@ -1945,7 +2124,6 @@ mod tests {
                 case_in(S::Closed),
                 CaseCommand::NotFixed {
                     comment: String::new(),
-                    within_window: true,
                 },
                 reporter(),
                 "comment",
@@ -2210,18 +2388,13 @@ mod props {
         (
             (text(), handler(), evidence(), text()),
             (any::<bool>(), outcome(), text(), text(), text()),
-            (
-                0u8..=6,
-                proptest::option::of(text()),
-                text(),
-                prop::bool::weighted(0.8),
-            ),
+            (0u8..=6, proptest::option::of(text()), text()),
         )
             .prop_map(
                 |(
                     (reason, to, evidence, note),
                     (passed, outcome, verify_note, defer_reason, original_id),
-                    (rating, comment, not_fixed, within_window),
+                    (rating, comment, not_fixed),
                 )| {
                     vec![
                         CaseCommand::Accept,
@@ -2241,10 +2414,7 @@ mod props {
                         CaseCommand::Resume,
                         CaseCommand::MarkDuplicate { original_id },
                         CaseCommand::Evaluate { rating, comment },
-                        CaseCommand::NotFixed {
-                            comment: not_fixed,
-                            within_window,
-                        },
+                        CaseCommand::NotFixed { comment: not_fixed },
                         CaseCommand::Withdraw,
                     ]
                 },
@@ -2365,6 +2535,7 @@ mod props {
     fn fresh(open_department_tasks: u32) -> CaseState {
         let mut s = CaseState::reported(Some(REPORTER.into()), Some("off_a".into()));
         s.open_department_tasks = open_department_tasks;
+        s.follow_up_open = true;
         s
     }
 

@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use geo::algorithm::validation::{InvalidMultiPolygon, InvalidPolygon, RingRole};
 use geo::{
-    Area, BoundingRect, Centroid, Closest, Coord, Distance, Geodesic, GeodesicArea,
+    Area, BoundingRect, Centroid, Closest, Coord, Destination, Distance, Geodesic, GeodesicArea,
     HaversineClosestPoint, Intersects, LineString, MultiPolygon, Point, Polygon, Validation,
     orient::{Direction, Orient},
 };
@@ -120,6 +120,40 @@ impl LatLon {
     /// Geodesic distance in metres on the WGS-84 ellipsoid (Karney, via `geo`).
     pub fn distance_m(&self, other: &LatLon) -> f64 {
         Geodesic.distance(self.point(), other.point())
+    }
+
+    /// A box that holds every point within `radius_m` of this one (a cheap index
+    /// prefilter; [`LatLon::distance_m`] decides). Returns (south-west, north-east).
+    pub fn bbox_around(&self, radius_m: f64) -> (LatLon, LatLon) {
+        let at = |bearing: f64| {
+            LatLon::from_coord(Geodesic.destination(self.point(), bearing, radius_m).0)
+        };
+        let (n, e, s, w) = (at(0.0), at(90.0), at(180.0), at(270.0));
+        (
+            LatLon {
+                lat: s.lat,
+                lon: w.lon.min(self.lon),
+            },
+            LatLon {
+                lat: n.lat,
+                lon: e.lon.max(self.lon),
+            },
+        )
+    }
+
+    /// The points within `radius_m` of this one, nearest first, with their distance.
+    pub fn nearest_within<K>(
+        &self,
+        radius_m: f64,
+        candidates: impl IntoIterator<Item = (K, LatLon)>,
+    ) -> Vec<(K, f64)> {
+        let mut near: Vec<(K, f64)> = candidates
+            .into_iter()
+            .map(|(k, p)| (k, self.distance_m(&p)))
+            .filter(|(_, d)| *d <= radius_m)
+            .collect();
+        near.sort_by(|a, b| a.1.total_cmp(&b.1));
+        near
     }
 
     fn point(&self) -> Point<f64> {
@@ -1042,5 +1076,41 @@ mod tests {
         let empty: SpatialIndex<u8> = SpatialIndex::build(vec![]);
         assert!(empty.is_empty());
         assert_eq!(empty.locate(&pt(36.6, 101.8)), None);
+    }
+
+    #[test]
+    fn nearest_within_keeps_points_inside_the_radius_nearest_first_and_the_box_holds_them() {
+        let here = LatLon {
+            lat: 36.605,
+            lon: 101.805,
+        };
+        // About 111 m per 0.001 degree of latitude.
+        let north_200 = LatLon {
+            lat: 36.6068,
+            lon: 101.805,
+        };
+        let north_300 = LatLon {
+            lat: 36.6077,
+            lon: 101.805,
+        };
+        let east_100 = LatLon {
+            lat: 36.605,
+            lon: 101.8061,
+        };
+        let near = here.nearest_within(
+            250.0,
+            [("n200", north_200), ("n300", north_300), ("e100", east_100)],
+        );
+        let keys: Vec<_> = near.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["e100", "n200"]);
+        assert!(near[0].1 < near[1].1 && near[1].1 <= 250.0);
+        let (sw, ne) = here.bbox_around(250.0);
+        for p in [north_200, east_100] {
+            assert!(sw.lat <= p.lat && p.lat <= ne.lat && sw.lon <= p.lon && p.lon <= ne.lon);
+        }
+        assert!(
+            north_300.lat > ne.lat,
+            "the box is not much larger than the radius"
+        );
     }
 }

@@ -5,6 +5,7 @@
 pub mod case;
 pub mod diary;
 pub mod error;
+pub mod escalation;
 pub mod geometry;
 pub mod org;
 pub mod points;
