@@ -38,6 +38,8 @@ pub struct Config {
     pub ledger_key: Option<Vec<u8>>,
     /// How visits are verified: geofence buffer, accuracy, dwell, speed, clock skew.
     pub visit_rules: patrol_domain::visit::VerificationRules,
+    /// Follow-up window and residents' daily report quota.
+    pub case_policy: patrol_domain::case::CasePolicy,
     /// Visits per officer, community and week, and their minimum spacing.
     pub compliance: patrol_domain::visit::CompliancePolicy,
 }
@@ -83,6 +85,7 @@ impl Config {
             run_jobs: true,
             ledger_key: None,
             visit_rules: patrol_domain::visit::VerificationRules::default(),
+            case_policy: patrol_domain::case::CasePolicy::default(),
             compliance: patrol_domain::visit::CompliancePolicy::default(),
             blob_dir: default_blob_dir(&database_url),
             blob_max_bytes: crate::blobs::DEFAULT_MAX_BYTES,
@@ -91,7 +94,8 @@ impl Config {
     }
 
     /// Reads `DATABASE_URL`, `PATROL_BIND`, `PATROL_JWT_SECRET`, `PATROL_LOG_FORMAT`,
-    /// `PATROL_POOL_SIZE`, `PATROL_JOBS`, `PATROL_BLOB_DIR` and `PATROL_BLOB_MAX_BYTES`.
+    /// `PATROL_POOL_SIZE`, `PATROL_JOBS`, `PATROL_BLOB_DIR`, `PATROL_BLOB_MAX_BYTES`,
+    /// `PATROL_FOLLOW_UP_DAYS` and `PATROL_RESIDENT_DAILY_REPORTS`.
     /// Without a secret on SQLite, one is generated and kept beside the database file
     /// (mode 0600); PostgreSQL deployments run several servers, which must share a
     /// secret, so there it is required.
@@ -141,6 +145,16 @@ impl Config {
         }
         if let Ok(dir) = std::env::var("PATROL_BLOB_DIR") {
             cfg.blob_dir = PathBuf::from(dir);
+        }
+        if let Ok(days) = std::env::var("PATROL_FOLLOW_UP_DAYS") {
+            cfg.case_policy.follow_up_days = days
+                .parse()
+                .context("PATROL_FOLLOW_UP_DAYS must be a number of days")?;
+        }
+        if let Ok(n) = std::env::var("PATROL_RESIDENT_DAILY_REPORTS") {
+            cfg.case_policy.resident_daily_reports = n
+                .parse()
+                .context("PATROL_RESIDENT_DAILY_REPORTS must be a number")?;
         }
         if let Ok(max) = std::env::var("PATROL_BLOB_MAX_BYTES") {
             cfg.blob_max_bytes = max

@@ -282,6 +282,7 @@ fn insert_org(conn: &mut DbConn, d: &DemoDistrict) -> ApiResult<()> {
         )?;
     }
     for c in seed::categories() {
+        let hours = patrol_domain::case::deadline::Hours::with_defaults(c.sla_hours);
         store::insert_category(
             conn,
             &CategoryRow {
@@ -299,6 +300,8 @@ fn insert_org(conn: &mut DbConn, d: &DemoDistrict) -> ApiResult<()> {
                 active: true,
                 created_at: now,
                 updated_at: now,
+                accept_hours: i32::try_from(hours.accept).unwrap_or(i32::MAX),
+                close_hours: i32::try_from(hours.close).unwrap_or(i32::MAX),
             },
         )?;
     }

@@ -103,7 +103,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
-            ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
+            ApiError::Domain(DomainError::Limited { .. }) | ApiError::RateLimited { .. } => {
+                ("rate-limited", "Too many requests")
+            }
             ApiError::MutationGap { .. } => ("mutation-gap", "Mutation ids are not contiguous"),
             ApiError::UpgradeRequired => ("upgrade-required", "Update the app to sync"),
             ApiError::Unavailable { .. } => ("unavailable", "Temporarily unavailable"),
@@ -153,7 +155,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Domain(DomainError::Limited { .. }) | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::MutationGap { .. } => StatusCode::CONFLICT,
             ApiError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -179,6 +183,9 @@ impl ResponseError for ApiError {
         ));
         match self {
             ApiError::RateLimited { retry_after_secs }
+            | ApiError::Domain(DomainError::Limited {
+                retry_after_secs, ..
+            })
             | ApiError::Unavailable { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }

@@ -946,6 +946,41 @@ fn parse_wire<T: Copy>(
     })
 }
 
+/// District-wide case rules (configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CasePolicy {
+    /// Days after closing in which the reporter may rate or say "not fixed".
+    pub follow_up_days: u32,
+    /// Reports one resident may file per day (district time).
+    pub resident_daily_reports: u32,
+}
+
+impl Default for CasePolicy {
+    fn default() -> Self {
+        Self {
+            follow_up_days: 7,
+            resident_daily_reports: 10,
+        }
+    }
+}
+
+impl CasePolicy {
+    /// May a resident who filed `today` reports today file another? `secs_to_midnight`
+    /// is when the quota frees up.
+    pub fn check_daily_quota(&self, today: u64, secs_to_midnight: u64) -> DomainResult<()> {
+        if today >= u64::from(self.resident_daily_reports) {
+            return Err(DomainError::Limited {
+                reason: format!(
+                    "you have filed {today} reports today, the daily limit; \
+                     you can report again after midnight"
+                ),
+                retry_after_secs: secs_to_midnight.max(1),
+            });
+        }
+        Ok(())
+    }
+}
+
 pub mod deadline {
     //! The handling deadline: the clock starts at dispatch and pauses while the case is
     //! deferred (缓办). Pure arithmetic on UTC instants; the caller supplies "now", so tests
@@ -1109,6 +1144,16 @@ pub mod deadline {
     }
 
     impl Hours {
+        /// A category's deadlines when only its handling time is given: a day to accept,
+        /// two more days after handling to verify and close.
+        pub fn with_defaults(handle: u32) -> Hours {
+            Hours {
+                accept: 24,
+                handle,
+                close: handle.saturating_add(48),
+            }
+        }
+
         /// Each within 1 h to a year; closing never before handling.
         pub fn validate(&self) -> DomainResult<()> {
             for (field, h) in [
@@ -1146,13 +1191,15 @@ pub mod deadline {
         pub close: Option<DateTime<Utc>>,
     }
 
-    /// The deadlines of a case reported at `reported_at` with these status changes (in
-    /// order). The clock starts at the first dispatch; each stay in `deferred` pauses it.
-    pub fn dues(hours: Hours, reported_at: DateTime<Utc>, steps: &[Step]) -> Dues {
-        let dispatched_at = steps
-            .iter()
-            .find(|(_, to, _)| *to == CaseStatus::Dispatched)
-            .map(|&(_, _, at)| at);
+    /// The deadlines of a case reported at `reported_at`, first dispatched at
+    /// `dispatched_at`, with these status changes (in order): each stay in `deferred`
+    /// pauses the clock.
+    pub fn dues(
+        hours: Hours,
+        reported_at: DateTime<Utc>,
+        dispatched_at: Option<DateTime<Utc>>,
+        steps: &[Step],
+    ) -> Dues {
         let mut pauses: Vec<Pause> = Vec::new();
         for &(from, to, at) in steps {
             if from == CaseStatus::Deferred
@@ -1224,7 +1271,12 @@ pub mod deadline {
         fn dues_start_at_the_first_dispatch_and_pause_while_deferred() {
             use CaseStatus as S;
             let reported = t(3, 8, 0);
-            let none = dues(HOURS, reported, &[(S::Reported, S::Accepted, t(3, 8, 30))]);
+            let none = dues(
+                HOURS,
+                reported,
+                None,
+                &[(S::Reported, S::Accepted, t(3, 8, 30))],
+            );
             assert_eq!(none.accept, t(3, 10, 0));
             assert_eq!(
                 (none.handle, none.close),
@@ -1237,7 +1289,8 @@ pub mod deadline {
                 (S::Accepted, S::Dispatched, t(3, 9, 0)),
                 (S::Dispatched, S::Deferred, t(3, 10, 0)),
             ];
-            let paused = dues(HOURS, reported, &steps);
+            let dispatched = Some(t(3, 9, 0));
+            let paused = dues(HOURS, reported, dispatched, &steps);
             assert_eq!(
                 (paused.handle, paused.close),
                 (None, None),
@@ -1247,7 +1300,7 @@ pub mod deadline {
             steps.push((S::Deferred, S::Dispatched, t(3, 13, 0)));
             // A re-dispatch does not restart the clock.
             steps.push((S::Dispatched, S::Dispatched, t(3, 14, 0)));
-            let resumed = dues(HOURS, reported, &steps);
+            let resumed = dues(HOURS, reported, dispatched, &steps);
             assert_eq!(resumed.handle, Some(t(4, 12, 0)), "24 h plus the 3 h pause");
             assert_eq!(resumed.close, Some(t(5, 12, 0)));
             assert!(!late(resumed.handle, Some(t(4, 12, 0)), t(9, 0, 0)));

@@ -21,6 +21,13 @@ pub enum DomainError {
     /// The caller's role or scope does not allow the action.
     #[error("{reason}")]
     Forbidden { reason: String },
+    /// A quota is used up (e.g. a resident's reports for the day); it frees up after
+    /// `retry_after_secs`.
+    #[error("{reason}")]
+    Limited {
+        reason: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl DomainError {

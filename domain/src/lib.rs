@@ -3,6 +3,7 @@
 //! unit-tested without a database.
 
 pub mod case;
+pub mod case_stats;
 pub mod diary;
 pub mod error;
 pub mod escalation;

@@ -29,6 +29,12 @@ pub enum Role {
 }
 
 impl Role {
+    /// Staff see other people's phone numbers masked unless their role holds this
+    /// permission (admins); residents never see other people's.
+    pub fn sees_full_phone_numbers(self) -> bool {
+        matches!(self, Role::Admin)
+    }
+
     /// Every role, in a stable order (used by the role × route test matrix).
     pub const ALL: [Role; 7] = [
         Role::Resident,

@@ -179,6 +179,8 @@ diesel::table! {
         active -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        accept_hours -> Integer,
+        close_hours -> Integer,
     }
 }
 
@@ -233,7 +235,7 @@ diesel::table! {
         first_contact_id -> Nullable<Text>,
         handler_id -> Nullable<Text>,
         priority -> Text,
-        deadline_at -> Nullable<BigInt>,
+        handle_due_at -> Nullable<BigInt>,
         resolved_by -> Nullable<Text>,
         rework_count -> Integer,
         deferred_from -> Nullable<Text>,
@@ -246,6 +248,57 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         version -> BigInt,
+        accept_due_at -> Nullable<BigInt>,
+        close_due_at -> Nullable<BigInt>,
+        accepted_at -> Nullable<BigInt>,
+        dispatched_at -> Nullable<BigInt>,
+        resolved_at -> Nullable<BigInt>,
+        closed_at -> Nullable<BigInt>,
+        rating -> Nullable<Integer>,
+        follow_up_of -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    case_followers (case_id, user_id) {
+        case_id -> Text,
+        user_id -> Text,
+        via_case_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    escalations (id) {
+        id -> Text,
+        case_id -> Text,
+        community_id -> Text,
+        status -> Text,
+        reason -> Text,
+        raised_by -> Text,
+        raised_at -> BigInt,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        decision_note -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    department_tasks (id) {
+        id -> Text,
+        escalation_id -> Text,
+        case_id -> Text,
+        department_id -> Text,
+        status -> Text,
+        instructions -> Text,
+        assigned_by -> Text,
+        assigned_at -> BigInt,
+        due_at -> BigInt,
+        done_by -> Nullable<Text>,
+        done_at -> Nullable<BigInt>,
+        response -> Nullable<Text>,
+        evidence -> Text,
     }
 }
 
@@ -671,6 +724,8 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "active",
             "created_at",
             "updated_at",
+            "accept_hours",
+            "close_hours",
         ],
     ),
     (
@@ -719,7 +774,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "first_contact_id",
             "handler_id",
             "priority",
-            "deadline_at",
+            "handle_due_at",
             "resolved_by",
             "rework_count",
             "deferred_from",
@@ -732,6 +787,49 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "created_at",
             "updated_at",
             "version",
+            "accept_due_at",
+            "close_due_at",
+            "accepted_at",
+            "dispatched_at",
+            "resolved_at",
+            "closed_at",
+            "rating",
+            "follow_up_of",
+        ],
+    ),
+    ("case_followers", &["case_id", "user_id", "via_case_id", "created_at"]),
+    (
+        "escalations",
+        &[
+            "id",
+            "case_id",
+            "community_id",
+            "status",
+            "reason",
+            "raised_by",
+            "raised_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "updated_at",
+        ],
+    ),
+    (
+        "department_tasks",
+        &[
+            "id",
+            "escalation_id",
+            "case_id",
+            "department_id",
+            "status",
+            "instructions",
+            "assigned_by",
+            "assigned_at",
+            "due_at",
+            "done_by",
+            "done_at",
+            "response",
+            "evidence",
         ],
     ),
     (

@@ -186,6 +186,20 @@ pub struct CategoryRow {
     pub active: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub accept_hours: i32,
+    pub close_hours: i32,
+}
+
+impl CategoryRow {
+    /// The category's deadlines; rows hold checked positive hours.
+    pub fn hours(&self) -> patrol_domain::case::deadline::Hours {
+        let h = |v: i32| u32::try_from(v).unwrap_or(1);
+        patrol_domain::case::deadline::Hours {
+            accept: h(self.accept_hours),
+            handle: h(self.sla_hours),
+            close: h(self.close_hours),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -881,7 +895,7 @@ pub struct CaseRow {
     pub first_contact_id: Option<String>,
     pub handler_id: Option<String>,
     pub priority: String,
-    pub deadline_at: Option<i64>,
+    pub handle_due_at: Option<i64>,
     pub resolved_by: Option<String>,
     pub rework_count: i32,
     pub deferred_from: Option<String>,
@@ -894,6 +908,14 @@ pub struct CaseRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
+    pub accept_due_at: Option<i64>,
+    pub close_due_at: Option<i64>,
+    pub accepted_at: Option<i64>,
+    pub dispatched_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub rating: Option<i32>,
+    pub follow_up_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use patrol_domain::DomainError;
+use patrol_domain::case::deadline::Hours;
 use patrol_domain::org::{parse_code, parse_name};
 use patrol_domain::role::Role;
 use patrol_domain::seed::Class721;
@@ -182,6 +183,8 @@ pub struct CategoryView {
     pub name_zh: String,
     pub name_en: String,
     pub sla_hours: i32,
+    pub accept_hours: i32,
+    pub close_hours: i32,
     pub default_class_721: String,
     pub duplicate_radius_m: i32,
     pub active: bool,
@@ -199,6 +202,8 @@ impl From<CategoryRow> for CategoryView {
             name_zh: r.name_zh,
             name_en: r.name_en,
             sla_hours: r.sla_hours,
+            accept_hours: r.accept_hours,
+            close_hours: r.close_hours,
             default_class_721: r.default_class_721,
             duplicate_radius_m: r.duplicate_radius_m,
             active: r.active,
@@ -217,7 +222,12 @@ pub struct CategoryRequest {
     pub group_en: String,
     pub name_zh: String,
     pub name_en: String,
+    /// Hours to handle (处置), from the first dispatch.
     pub sla_hours: i32,
+    /// Hours to accept (立案), from the report; default 24.
+    pub accept_hours: Option<i32>,
+    /// Hours to close (结案), from the first dispatch; default `sla_hours` + 48.
+    pub close_hours: Option<i32>,
     pub default_class_721: String,
     pub duplicate_radius_m: Option<i32>,
     pub active: Option<bool>,
@@ -237,8 +247,6 @@ pub struct ListCategoriesQuery {
     pub kind: Option<String>,
 }
 
-/// Longest deadline a category may set: a year.
-const MAX_SLA_HOURS: i32 = 24 * 366;
 /// Default radius in which open cases of one category are offered as duplicates.
 pub const DEFAULT_DUPLICATE_RADIUS_M: i32 = 250;
 
@@ -266,6 +274,8 @@ fn blank_category(id: String, code: String, at: i64) -> CategoryRow {
         active: true,
         created_at: at,
         updated_at: at,
+        accept_hours: 0,
+        close_hours: 0,
     }
 }
 
@@ -276,13 +286,21 @@ fn apply_category(row: &mut CategoryRow, r: CategoryRequest) -> Result<(), Domai
     row.group_en = parse_name("group_en", &r.group_en)?;
     row.name_zh = parse_name("name_zh", &r.name_zh)?;
     row.name_en = parse_name("name_en", &r.name_en)?;
-    if !(1..=MAX_SLA_HOURS).contains(&r.sla_hours) {
-        return Err(DomainError::invalid(
-            "sla_hours",
-            format!("must be between 1 and {MAX_SLA_HOURS}"),
-        ));
-    }
-    row.sla_hours = r.sla_hours;
+    let hours = |field: &str, v: i32| {
+        u32::try_from(v).map_err(|_| DomainError::invalid(field, "must be a positive number of hours"))
+    };
+    let handle = hours("sla_hours", r.sla_hours)?;
+    let defaults = Hours::with_defaults(handle);
+    let checked = Hours {
+        accept: r.accept_hours.map(|v| hours("accept_hours", v)).transpose()?.unwrap_or(defaults.accept),
+        handle,
+        close: r.close_hours.map(|v| hours("close_hours", v)).transpose()?.unwrap_or(defaults.close),
+    };
+    checked.validate()?;
+    let back = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    row.sla_hours = back(checked.handle);
+    row.accept_hours = back(checked.accept);
+    row.close_hours = back(checked.close);
     row.default_class_721 = r
         .default_class_721
         .parse::<Class721>()

@@ -53,11 +53,6 @@ impl UserView {
     }
 }
 
-/// Admins see phone numbers in full; everyone else sees them masked.
-fn may_see_phones(role: Role) -> bool {
-    matches!(role, Role::Admin)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
@@ -193,7 +188,7 @@ pub async fn list_users(
     let q = query.into_inner();
     let role = q.role.as_deref().map(str::parse::<Role>).transpose()?;
     let (limit, after) = page_params(q.limit, q.cursor.as_deref())?;
-    let show = may_see_phones(user.role);
+    let show = user.role.sees_full_phone_numbers();
     let rows = state
         .run_db(move |conn| {
             store::list_users(conn, role.map(Role::as_str), after.as_deref(), limit + 1)
@@ -217,7 +212,7 @@ pub async fn get_user(
     // Anyone may read their own account; admins and supervisors any account. Others get
     // 404 rather than 403, so ids cannot be probed.
     let allowed = id == user.id || matches!(user.role, Role::Admin | Role::Supervisor);
-    let show = may_see_phones(user.role) || id == user.id;
+    let show = user.role.sees_full_phone_numbers() || id == user.id;
     let row = if allowed {
         state
             .run_db(move |conn| store::user_by_id(conn, &id))
@@ -510,7 +505,7 @@ pub async fn list_personnel(
     }
     let q = query.into_inner();
     let (limit, after) = page_params(q.limit, q.cursor.as_deref())?;
-    let show = may_see_phones(user.role);
+    let show = user.role.sees_full_phone_numbers();
     let page = state
         .run_db(move |conn| -> ApiResult<_> {
             let only = match scope_of(conn, &user)? {

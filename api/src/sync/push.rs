@@ -151,6 +151,7 @@ fn rejection_of(e: &DomainError, current: Option<Value>) -> Rejection {
         DomainError::NotFound { .. } => ("not_found", None),
         DomainError::Conflict { .. } => ("conflict", None),
         DomainError::Forbidden { .. } => ("forbidden", None),
+        DomainError::Limited { .. } => ("limited", None),
     };
     Rejection {
         code: code.into(),

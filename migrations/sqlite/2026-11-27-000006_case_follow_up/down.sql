@@ -1,0 +1,15 @@
+DROP TABLE department_tasks;
+DROP TABLE escalations;
+DROP TABLE case_followers;
+DROP INDEX cases_category_open;
+ALTER TABLE cases DROP COLUMN follow_up_of;
+ALTER TABLE cases DROP COLUMN rating;
+ALTER TABLE cases DROP COLUMN closed_at;
+ALTER TABLE cases DROP COLUMN resolved_at;
+ALTER TABLE cases DROP COLUMN dispatched_at;
+ALTER TABLE cases DROP COLUMN accepted_at;
+ALTER TABLE cases DROP COLUMN close_due_at;
+ALTER TABLE cases DROP COLUMN accept_due_at;
+ALTER TABLE cases RENAME COLUMN handle_due_at TO deadline_at;
+ALTER TABLE categories DROP COLUMN close_hours;
+ALTER TABLE categories DROP COLUMN accept_hours;
