@@ -6,9 +6,12 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use patrol_domain::DomainError;
-use patrol_domain::case::{self, Actor, CaseCommand, CaseSource, CaseState, CaseStatus, Handler};
+use patrol_domain::case::{
+    self, Actor, CaseCommand, CasePolicy, CaseSource, CaseState, CaseStatus, Handler, deadline,
+};
 use patrol_domain::geometry::{Crs, LatLon};
 use patrol_domain::role::{Role, Scope};
 use patrol_sync::merge::{FieldMerge, far_future, may_set_supervisor_fields, merge_descriptive};
@@ -18,15 +21,20 @@ use patrol_sync::protocol::{
 use serde_json::{Value, json};
 
 use crate::db::store::{self, ActivityRow, CaseRow, ConflictRow, PhotoRow};
+use crate::db::workflow::{self, FollowerRow};
 use crate::db::{DbConn, StoreError};
 use crate::ids::{new_id, now_ms};
 use crate::org::locator::Locator;
 use crate::sync::changes;
 
 /// Who is acting, what they may see, and where the command came from.
+#[derive(Clone)]
 pub struct Ctx {
     pub actor: Actor,
     pub scope: Scope,
+    /// The actor is the district joint-meeting office (a department account without a
+    /// department name).
+    pub joint_office: bool,
     pub locator: Arc<Locator>,
     /// `(client_id, mutation_id)` when the command arrived through sync.
     pub origin: Option<(String, i64)>,
@@ -34,6 +42,43 @@ pub struct Ctx {
     pub observed_at: Option<DateTime<Utc>>,
     /// How visits are verified (configuration).
     pub visit_rules: patrol_domain::visit::VerificationRules,
+    /// Follow-up window and report quota (configuration).
+    pub policy: CasePolicy,
+    /// The district's time zone: days and months are counted in it.
+    pub tz: Tz,
+}
+
+impl Ctx {
+    /// The context of `user` acting now, online (no sync origin, no device time).
+    pub fn for_user(
+        conn: &mut DbConn,
+        state: &crate::state::AppState,
+        user: &crate::auth::AuthUser,
+    ) -> Result<Ctx, StoreError> {
+        let joint_office = user.role == Role::Department
+            && store::user_by_id(conn, &user.id)?.is_some_and(|u| u.department_name.is_none());
+        Ok(Ctx {
+            actor: Actor {
+                user_id: user.id.clone(),
+                role: user.role,
+            },
+            scope: crate::org::scope::scope_of(conn, user)?,
+            joint_office,
+            locator: state.locator.get(conn)?,
+            origin: None,
+            observed_at: None,
+            visit_rules: state.cfg.visit_rules.clone(),
+            policy: state.cfg.case_policy,
+            tz: crate::reports::district_tz(conn)?,
+        })
+    }
+}
+
+/// Stored milliseconds as a UTC instant.
+pub fn at_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
 /// A command that applied, with the record it wrote.
@@ -88,23 +133,77 @@ pub fn check_photo_hashes(field: &str, hashes: &[String]) -> Result<(), DomainEr
     Ok(())
 }
 
-/// May the actor act on this case at all? Outsiders get "not found", never a hint.
-fn may_touch(ctx: &Ctx, c: &CaseRow) -> bool {
-    let a = &ctx.actor;
-    match a.role {
-        Role::Admin => true,
-        Role::Resident => c.reporter_id.as_deref() == Some(a.user_id.as_str()),
-        Role::Department => c.handler_id.as_deref() == Some(a.user_id.as_str()),
-        _ => {
-            ctx.scope.includes_community(&c.community_id)
-                || c.reporter_id.as_deref() == Some(a.user_id.as_str())
-        }
+/// Evidence entries: photo hashes or short notes, none blank.
+pub fn check_evidence(evidence: &[String]) -> Result<(), DomainError> {
+    if evidence.len() > MAX_PHOTOS {
+        return Err(DomainError::invalid(
+            "evidence",
+            format!("at most {MAX_PHOTOS} entries"),
+        ));
     }
+    for (i, e) in evidence.iter().enumerate() {
+        check_text(&format!("evidence[{i}]"), e, MAX_DESCRIPTION, true)?;
+    }
+    Ok(())
+}
+
+/// May the actor act on this case at all? Outsiders get "not found", never a hint.
+/// Residents see what they reported or follow; departments what they handle or have a
+/// task on; the joint-meeting office what was escalated to it.
+fn may_touch(conn: &mut DbConn, ctx: &Ctx, c: &CaseRow) -> Result<bool, StoreError> {
+    let a = &ctx.actor;
+    let own = c.reporter_id.as_deref() == Some(a.user_id.as_str());
+    Ok(match a.role {
+        Role::Admin => true,
+        Role::Resident => own || workflow::follows(conn, &c.id, &a.user_id)?,
+        Role::Department => {
+            c.handler_id.as_deref() == Some(a.user_id.as_str())
+                || workflow::has_task_on(conn, &c.id, &a.user_id)?
+                || (ctx.joint_office && !workflow::escalations_of_case(conn, &c.id)?.is_empty())
+        }
+        _ => ctx.scope.includes_community(&c.community_id) || own,
+    })
+}
+
+/// Open cases of the same category within the category's duplicate radius of `c`,
+/// nearest first, with their distance in metres.
+pub fn duplicate_suggestions(
+    conn: &mut DbConn,
+    c: &CaseRow,
+) -> Result<Vec<(CaseRow, f64)>, StoreError> {
+    let category = store::category_by_id(conn, &c.category_id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("case {} has no category", c.id)))?;
+    let radius = f64::from(category.duplicate_radius_m);
+    let here = LatLon {
+        lat: c.lat,
+        lon: c.lon,
+    };
+    let (sw, ne) = here.bbox_around(radius);
+    let candidates = workflow::open_cases_in_box(
+        conn,
+        &c.category_id,
+        (sw.lat, sw.lon),
+        (ne.lat, ne.lon),
+        &c.id,
+    )?;
+    Ok(here.nearest_within(
+        radius,
+        candidates.into_iter().map(|d| {
+            let at = LatLon {
+                lat: d.lat,
+                lon: d.lon,
+            };
+            (d, at)
+        }),
+    ))
 }
 
 /// A case the actor may read, or `None` (also when it exists out of scope).
 pub fn visible(conn: &mut DbConn, ctx: &Ctx, case_id: &str) -> Result<Option<CaseRow>, StoreError> {
-    Ok(store::case_by_id(conn, case_id)?.filter(|c| may_touch(ctx, c)))
+    match store::case_by_id(conn, case_id)? {
+        Some(c) if may_touch(conn, ctx, &c)? => Ok(Some(c)),
+        _ => Ok(None),
+    }
 }
 
 fn load_for(
@@ -113,7 +212,7 @@ fn load_for(
     case_id: &str,
 ) -> Result<Result<CaseRow, DomainError>, StoreError> {
     Ok(match store::case_by_id(conn, case_id)? {
-        Some(c) if may_touch(ctx, &c) => Ok(c),
+        Some(c) if may_touch(conn, ctx, &c)? => Ok(c),
         Some(_) if ctx.actor.role.is_community_scoped() || ctx.actor.role == Role::Supervisor => {
             Err(DomainError::forbidden(
                 "this case's community is not (or no longer) in your scope",
@@ -123,7 +222,19 @@ fn load_for(
     })
 }
 
-fn state_of(c: &CaseRow) -> Result<CaseState, StoreError> {
+/// The workflow state of a stored case, with its open department tasks and whether the
+/// reporter's follow-up window is open now.
+fn state_of(conn: &mut DbConn, ctx: &Ctx, c: &CaseRow) -> Result<CaseState, StoreError> {
+    let open_tasks = workflow::open_task_count(conn, &c.id)?;
+    let mut state = stored_state(c)?;
+    state.open_department_tasks = u32::try_from(open_tasks).unwrap_or(u32::MAX);
+    state.follow_up_open = c.closed_at.is_some_and(|closed| {
+        deadline::follow_up_open(at_ms(closed), ctx.policy.follow_up_days, Utc::now())
+    });
+    Ok(state)
+}
+
+fn stored_state(c: &CaseRow) -> Result<CaseState, StoreError> {
     let status: CaseStatus = c
         .status
         .parse()
@@ -144,7 +255,62 @@ fn state_of(c: &CaseRow) -> Result<CaseState, StoreError> {
         deferred_from,
         open_department_tasks: 0,
         self_handled: c.self_handled,
+        follow_up_open: false,
     })
+}
+
+/// The status changes recorded on a case, oldest first, for its deadlines.
+fn steps_of(activities: &[ActivityRow]) -> Vec<deadline::Step> {
+    activities
+        .iter()
+        .filter(|a| a.kind == "transition")
+        .filter_map(|a| {
+            let from = a.from_status.as_deref()?.parse().ok()?;
+            let to = a.to_status.as_deref()?.parse().ok()?;
+            Some((from, to, at_ms(a.recorded_at)))
+        })
+        .collect()
+}
+
+/// Recomputes the case's deadlines from its category, its first dispatch and its
+/// recorded status changes plus `next` (the change being applied).
+fn refresh_dues(
+    conn: &mut DbConn,
+    c: &mut CaseRow,
+    next: Option<deadline::Step>,
+) -> Result<(), StoreError> {
+    let category = store::category_by_id(conn, &c.category_id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("case {} has no category", c.id)))?;
+    let mut steps = steps_of(&store::activities_of(conn, &c.id)?);
+    steps.extend(next);
+    let dues = deadline::dues(
+        category.hours(),
+        at_ms(c.created_at),
+        c.dispatched_at.map(at_ms),
+        &steps,
+    );
+    c.accept_due_at = Some(dues.accept.timestamp_millis());
+    c.handle_due_at = dues.handle.map(|t| t.timestamp_millis());
+    c.close_due_at = dues.close.map(|t| t.timestamp_millis());
+    Ok(())
+}
+
+/// Seconds from `now` to the next midnight in `tz`.
+fn secs_to_midnight(now: DateTime<Utc>, tz: Tz) -> (i64, u64) {
+    let local = now.with_timezone(&tz).date_naive();
+    let start = local
+        .and_hms_opt(0, 0, 0)
+        .and_then(|m| tz.from_local_datetime(&m).earliest())
+        .map_or(now, |t| t.with_timezone(&Utc));
+    let next = local
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|m| tz.from_local_datetime(&m).earliest())
+        .map_or(now, |t| t.with_timezone(&Utc));
+    (
+        start.timestamp_millis(),
+        u64::try_from((next - now).num_seconds()).unwrap_or(0),
+    )
 }
 
 fn activity(c: &CaseRow, ctx: &Ctx, kind: &str, note: &str, evidence: Value) -> ActivityRow {
@@ -265,9 +431,15 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
         let (community, cell) = ctx.locator.locate(&at);
         let community = community
             .ok_or_else(|| DomainError::invalid("lat", "the location is outside the district"))?;
-        Ok((description, at, source, community, cell))
+        // 就地处置: fixed on the spot, so it starts resolved and still needs verifying.
+        let on_spot = if args.resolved_on_spot.is_empty() {
+            None
+        } else {
+            Some(case::self_handled(&ctx.actor, &args.resolved_on_spot)?)
+        };
+        Ok((description, at, source, community, cell, on_spot))
     })();
-    let (description, at, source, community, cell) = match checked {
+    let (description, at, source, community, cell, on_spot) = match checked {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
@@ -292,15 +464,26 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
             format!("no active category {:?}", args.category_code),
         )));
     };
+    if ctx.actor.role == Role::Resident {
+        let (midnight, secs) = secs_to_midnight(Utc::now(), ctx.tz);
+        let today = workflow::reports_by_since(conn, &ctx.actor.user_id, midnight)?;
+        if let Err(e) = ctx
+            .policy
+            .check_daily_quota(u64::try_from(today).unwrap_or(u64::MAX), secs)
+        {
+            return Ok(Err(e));
+        }
+    }
     let now = now_ms();
     let staff = ctx.actor.role.is_staff();
-    let row = CaseRow {
+    let status = on_spot.as_ref().map_or(CaseStatus::Reported, |s| s.status);
+    let mut row = CaseRow {
         id: args.case_id.clone(),
         community_id: community.id,
         grid_cell_id: cell.map(|c| c.id),
         category_id: category.id,
         source: source.as_str().into(),
-        status: CaseStatus::Reported.as_str().into(),
+        status: status.as_str().into(),
         close_outcome: None,
         description,
         description_rev: 1,
@@ -311,14 +494,14 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
         reporter_id: (!staff).then(|| ctx.actor.user_id.clone()),
         reporter_anonymous: args.anonymous,
         first_contact_id: staff.then(|| ctx.actor.user_id.clone()),
-        handler_id: None,
+        handler_id: on_spot.as_ref().map(|_| ctx.actor.user_id.clone()),
         priority: "normal".into(),
-        deadline_at: None,
-        resolved_by: None,
+        handle_due_at: None,
+        resolved_by: on_spot.as_ref().and_then(|s| s.resolved_by.clone()),
         rework_count: 0,
         deferred_from: None,
         duplicate_of: None,
-        self_handled: false,
+        self_handled: on_spot.is_some(),
         class_721: category.default_class_721,
         observed_at: ctx.observed_at.map(|t| t.timestamp_millis()),
         observed_at_suspect: ctx.observed_at.is_some_and(|t| far_future(t, Utc::now())),
@@ -326,13 +509,29 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
         created_at: now,
         updated_at: now,
         version: 1,
+        accept_due_at: None,
+        close_due_at: None,
+        accepted_at: on_spot.as_ref().map(|_| now),
+        dispatched_at: on_spot.as_ref().map(|_| now),
+        resolved_at: on_spot.as_ref().map(|_| now),
+        closed_at: None,
+        rating: None,
+        follow_up_of: None,
     };
+    refresh_dues(conn, &mut row, None)?;
     store::insert_case(conn, &row)?;
     changes::case_changed(conn, &row)?;
-    let mut a = activity(&row, ctx, "reported", "", json!({ "photos": args.photos }));
+    let mut a = activity(
+        &row,
+        ctx,
+        "reported",
+        "",
+        json!({ "photos": args.photos, "resolved_on_spot": args.resolved_on_spot }),
+    );
     a.to_status = Some(row.status.clone());
     add_activity(conn, &row, &a)?;
     add_photos(conn, &row, ctx, &args.photos)?;
+    add_photos(conn, &row, ctx, &hashes_in(&args.resolved_on_spot))?;
     Ok(Ok(Applied {
         record: row,
         conflict: None,
@@ -353,6 +552,44 @@ fn target_of(cmd: &CaseCommand) -> Option<CaseStatus> {
     })
 }
 
+/// A "not fixed" after the follow-up window: the reporter's comment becomes a new case at
+/// the same place and category, linked to the old one, which keeps its outcome.
+fn follow_up_case(conn: &mut DbConn, ctx: &Ctx, old: &CaseRow, comment: &str) -> CommandResult {
+    let Some(category) = store::category_by_id(conn, &old.category_id)? else {
+        return Err(StoreError::Corrupt(format!(
+            "case {} has no category",
+            old.id
+        )));
+    };
+    let args = CaseReportArgs {
+        case_id: new_id(),
+        category_code: category.code,
+        description: comment.to_owned(),
+        lat: old.lat,
+        lon: old.lon,
+        crs: None,
+        photos: Vec::new(),
+        source: None,
+        anonymous: old.reporter_anonymous,
+        resolved_on_spot: Vec::new(),
+    };
+    let mut applied = match report(conn, ctx, &args)? {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(e)),
+    };
+    applied.record.follow_up_of = Some(old.id.clone());
+    save(conn, &mut applied.record)?;
+    let a = activity(
+        old,
+        ctx,
+        "follow_up_reported",
+        comment,
+        json!({ "new_case_id": applied.record.id }),
+    );
+    add_activity(conn, old, &a)?;
+    Ok(Ok(applied))
+}
+
 /// `case.transition`: a workflow command validated by the domain state machine. A
 /// command whose effect is already the case's state (two officers resolving the same
 /// case offline) succeeds without a second transition; its evidence is still added.
@@ -361,7 +598,15 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
-    let state = state_of(&c)?;
+    let state = state_of(conn, ctx, &c)?;
+    // "Not fixed" after the follow-up window: a new case linked to this one.
+    if let CaseCommand::NotFixed { comment } = &args.command
+        && !state.follow_up_open
+        && matches!(state.status, CaseStatus::Closed | CaseStatus::Evaluated)
+        && c.reporter_id.as_deref() == Some(ctx.actor.user_id.as_str())
+    {
+        return follow_up_case(conn, ctx, &c, comment);
+    }
     if let CaseCommand::Dispatch {
         to: Handler::Officer(id),
     } = &args.command
@@ -385,9 +630,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
         )));
     }
     let photos: Vec<String> = match &args.command {
-        CaseCommand::Resolve { evidence, .. } => {
-            evidence.iter().filter(|e| is_hash(e)).cloned().collect()
-        }
+        CaseCommand::Resolve { evidence, .. } => hashes_in(evidence),
         _ => Vec::new(),
     };
     let t = match case::apply(&state, &args.command, &ctx.actor) {
@@ -410,6 +653,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
         Err(e) => return Ok(Err(e)),
     };
     let next = case::next_state(&state, &t);
+    let now = now_ms();
     c.status = next.status.as_str().into();
     c.handler_id = match next.handler {
         Some(Handler::Officer(id)) => Some(id),
@@ -421,18 +665,62 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     if let Some(outcome) = t.outcome {
         c.close_outcome = Some(outcome.as_str().into());
     }
+    if t.rework {
+        // Back to work: it is neither resolved nor closed any more.
+        c.resolved_at = None;
+        c.closed_at = None;
+        c.close_outcome = None;
+        c.rating = None;
+    }
+    match t.to {
+        CaseStatus::Accepted => {
+            c.accepted_at.get_or_insert(now);
+        }
+        CaseStatus::Dispatched => {
+            c.dispatched_at.get_or_insert(now);
+        }
+        CaseStatus::Resolved => c.resolved_at = Some(now),
+        CaseStatus::Closed => c.closed_at = Some(now),
+        CaseStatus::Evaluated => c.rating = t.rating.map(i32::from),
+        _ => {}
+    }
     if let Some(original) = &t.original_id {
-        if store::case_by_id(conn, original)?.is_none() {
+        let Some(o) = store::case_by_id(conn, original)?.filter(|o| o.id != c.id) else {
             return Ok(Err(DomainError::invalid(
                 "command.original_id",
                 "no such case",
             )));
+        };
+        if o.duplicate_of.is_some() {
+            return Ok(Err(DomainError::invalid(
+                "command.original_id",
+                "that case is itself a duplicate; name its original",
+            )));
         }
         c.duplicate_of = Some(original.clone());
+        // The duplicate's reporter follows the original from now on.
+        if let Some(reporter) = &c.reporter_id {
+            workflow::follow(
+                conn,
+                &FollowerRow {
+                    case_id: o.id.clone(),
+                    user_id: reporter.clone(),
+                    via_case_id: Some(c.id.clone()),
+                    created_at: now,
+                },
+            )?;
+        }
     }
     if c.first_contact_id.is_none() && ctx.actor.role.is_staff() {
         c.first_contact_id = Some(ctx.actor.user_id.clone());
     }
+    if matches!(
+        t.to,
+        CaseStatus::Withdrawn | CaseStatus::Voided | CaseStatus::Duplicate
+    ) {
+        crate::escalations::cancel_open(conn, &c.id, now)?;
+    }
+    refresh_dues(conn, &mut c, Some((t.from, t.to, at_ms(now))))?;
     save(conn, &mut c)?;
     let mut a = activity(
         &c,
@@ -444,6 +732,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     a.from_status = Some(t.from.as_str().into());
     a.to_status = Some(t.to.as_str().into());
     a.class_721 = Some(t.class_721.as_str().into());
+    a.recorded_at = now;
     add_activity(conn, &c, &a)?;
     add_photos(conn, &c, ctx, &photos)?;
     Ok(Ok(Applied {
@@ -452,8 +741,13 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     }))
 }
 
-fn is_hash(s: &str) -> bool {
-    check_photo_hashes("evidence", std::slice::from_ref(&s.to_owned())).is_ok()
+/// The photo hashes among evidence entries (the rest are notes).
+fn hashes_in(evidence: &[String]) -> Vec<String> {
+    evidence
+        .iter()
+        .filter(|e| check_photo_hashes("evidence", std::slice::from_ref(*e)).is_ok())
+        .cloned()
+        .collect()
 }
 
 /// Statuses after which edits lose: the case was withdrawn or dismissed.
@@ -607,7 +901,7 @@ pub fn keep_evidence(
     photos: &[String],
 ) -> Result<(), StoreError> {
     if let Some(c) = store::case_by_id(conn, case_id)?
-        && may_touch(ctx, &c)
+        && may_touch(conn, ctx, &c)?
     {
         let a = activity(&c, ctx, "rejected_attempt", "", command.clone());
         add_activity(conn, &c, &a)?;

@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod diary;
 pub mod error;
+pub mod escalations;
 pub mod extract;
 pub mod handlers;
 pub mod ids;

@@ -213,3 +213,49 @@ mod tests {
         assert!(month_bounds("nonsense", tz).is_none());
     }
 }
+
+/// The bureau's case figures for cases reported in `[from, until)`, optionally only in
+/// some communities (a supervisor's scope).
+pub fn case_figures(
+    conn: &mut DbConn,
+    (from, until): (i64, i64),
+    only: Option<Vec<String>>,
+) -> Result<patrol_domain::case_stats::CaseStats, StoreError> {
+    use patrol_domain::case_stats::{CaseFacts, case_stats};
+
+    use crate::cases::at_ms;
+    use crate::db::workflow::{self, CaseFilter};
+
+    let filter = CaseFilter {
+        communities: only,
+        created_from: Some(from),
+        created_to: Some(until),
+        ..CaseFilter::default()
+    };
+    let rows = workflow::list_cases(conn, &filter, None, i64::MAX)?;
+    let escalated = workflow::escalated_case_ids(conn, from)?;
+    let corrupt = |e: patrol_domain::DomainError| StoreError::Corrupt(e.to_string());
+    let facts = rows
+        .iter()
+        .map(|c| {
+            Ok(CaseFacts {
+                source: c.source.parse().map_err(corrupt)?,
+                status: c.status.parse().map_err(corrupt)?,
+                outcome: c
+                    .close_outcome
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(corrupt)?,
+                rework_count: u32::try_from(c.rework_count).unwrap_or(0),
+                rating: c.rating.and_then(|r| u8::try_from(r).ok()),
+                handle_due: c.handle_due_at.map(at_ms),
+                resolved_at: c.resolved_at.or(c.closed_at).map(at_ms),
+                close_due: c.close_due_at.map(at_ms),
+                closed_at: c.closed_at.map(at_ms),
+                escalated: escalated.contains(&c.id),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(case_stats(&facts, Utc::now()))
+}

@@ -4,7 +4,8 @@
 use actix_web::web;
 
 use crate::handlers::{
-    auth, blobs, cases, diary, health, lists, org, people, points, public, sync, visits,
+    auth, blobs, cases, diary, escalations, health, lists, org, people, points, public, sync,
+    visits,
 };
 
 macro_rules! routes {
@@ -65,9 +66,18 @@ routes! {
     get "/api/v1/public/stations" => public::list_stations;
     get "/api/v1/public/communities/{code}/studio" => public::get_community_studio;
 
+    get "/api/v1/cases" => cases::list_cases;
     post "/api/v1/cases" => cases::create_case;
     get "/api/v1/cases/{id}" => cases::get_case;
     post "/api/v1/cases/{id}/transitions" => cases::transition_case;
+    get "/api/v1/cases/{id}/duplicates" => cases::list_case_duplicates;
+    post "/api/v1/cases/{id}/escalate" => cases::escalate_case;
+    get "/api/v1/escalations" => escalations::list_escalations;
+    post "/api/v1/escalations/{id}/decide" => escalations::decide_escalation;
+    get "/api/v1/department-tasks" => escalations::list_department_tasks;
+    post "/api/v1/department-tasks/{id}/complete" => escalations::complete_department_task;
+    get "/api/v1/reports/cases" => escalations::get_case_report;
+    get "/api/v1/reports/departments" => escalations::get_department_report;
 
     post "/api/v1/visits" => visits::create_visit;
     post "/api/v1/visits/{id}/accept" => visits::accept_visit;

@@ -175,6 +175,20 @@ pub struct CaseReportArgs {
     pub source: Option<String>,
     #[serde(default)]
     pub anonymous: bool,
+    /// 就地处置: evidence (photo hashes or notes) that an officer fixed it on the spot; the
+    /// case starts resolved and still needs a verification by someone else.
+    #[serde(default)]
+    pub resolved_on_spot: Vec<String>,
+}
+
+/// `case.escalate`: hand a case the community cannot solve to the district joint-meeting
+/// office (外循环).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseEscalateArgs {
+    pub case_id: String,
+    /// What the community cannot solve alone, and which departments it needs.
+    pub reason: String,
 }
 
 /// `case.transition`: a validated workflow command, never a status value.
@@ -276,6 +290,7 @@ pub enum Mutation {
     CaseTransition(CaseTransitionArgs),
     CaseUpdateFields(CaseUpdateFieldsArgs),
     CaseComment(CaseCommentArgs),
+    CaseEscalate(CaseEscalateArgs),
     VisitRecord(VisitRecordArgs),
     DiaryWrite(DiaryWriteArgs),
 }
@@ -289,11 +304,12 @@ fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
 
 impl Mutation {
     /// The wire names, for documentation and errors.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "case.report",
         "case.transition",
         "case.update_fields",
         "case.comment",
+        "case.escalate",
         "visit.record",
         "diary.write",
     ];
@@ -314,6 +330,7 @@ impl Mutation {
             "case.transition" => Ok(Mutation::CaseTransition(args(value)?)),
             "case.update_fields" => Ok(Mutation::CaseUpdateFields(args(value)?)),
             "case.comment" => Ok(Mutation::CaseComment(args(value)?)),
+            "case.escalate" => Ok(Mutation::CaseEscalate(args(value)?)),
             "visit.record" => Ok(Mutation::VisitRecord(args(value)?)),
             "diary.write" => Ok(Mutation::DiaryWrite(args(value)?)),
             other => Err(SyncError::UnknownMutation {
@@ -329,6 +346,7 @@ impl Mutation {
             Mutation::CaseTransition(_) => "case.transition",
             Mutation::CaseUpdateFields(_) => "case.update_fields",
             Mutation::CaseComment(_) => "case.comment",
+            Mutation::CaseEscalate(_) => "case.escalate",
             Mutation::VisitRecord(_) => "visit.record",
             Mutation::DiaryWrite(_) => "diary.write",
         }

@@ -6,6 +6,7 @@
 
 pub mod schema;
 pub mod store;
+pub mod workflow;
 
 use std::time::Duration;
 

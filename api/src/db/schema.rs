@@ -534,6 +534,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_meta,
     cases,
     case_activities,
+    case_followers,
+    escalations,
+    department_tasks,
     blobs,
     photos,
     sync_clients,
@@ -797,7 +800,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "follow_up_of",
         ],
     ),
-    ("case_followers", &["case_id", "user_id", "via_case_id", "created_at"]),
+    (
+        "case_followers",
+        &["case_id", "user_id", "via_case_id", "created_at"],
+    ),
     (
         "escalations",
         &[

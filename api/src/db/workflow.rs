@@ -332,3 +332,16 @@ pub fn list_cases(
     }
     Ok(q.load(conn)?)
 }
+
+/// Ids of cases escalated since `since` (ms) or later.
+pub fn escalated_case_ids(
+    conn: &mut DbConn,
+    since: i64,
+) -> StoreResult<std::collections::HashSet<String>> {
+    Ok(escalations::table
+        .filter(escalations::raised_at.ge(since))
+        .select(escalations::case_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}

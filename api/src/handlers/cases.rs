@@ -1,33 +1,30 @@
-//! Cases online: report, read, and workflow commands. The same domain commands as sync
-//! push; here a refusal answers 4xx and writes nothing.
+//! Cases online: report, read, list, workflow commands, duplicate suggestions and
+//! escalation. The same domain commands as sync push; here a refusal answers 4xx and
+//! writes nothing.
 
 use actix_web::{HttpResponse, web};
-use patrol_domain::case::{Actor, CaseCommand};
-use patrol_sync::protocol::{CaseReportArgs, CaseTransitionArgs};
-use serde::Serialize;
+use chrono::Utc;
+use patrol_domain::case::{CaseCommand, CaseStatus, deadline};
+use patrol_domain::org::mask_phone;
+use patrol_domain::role::{Role, Scope};
+use patrol_sync::protocol::{CaseEscalateArgs, CaseReportArgs, CaseTransitionArgs};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::auth::AuthUser;
-use crate::cases::{self, Applied, Ctx};
-use crate::db::store::{self, ActivityRow};
+use crate::cases::{self, Applied, Ctx, at_ms};
+use crate::db::store::{self, ActivityRow, CaseRow};
+use crate::db::workflow::{self, CaseFilter};
 use crate::db::{DbConn, write_tx};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
-use crate::org::scope::scope_of;
+use crate::escalations::{self, escalation_payload, task_payload};
+use crate::extract::{Json, Query};
+use crate::ids::rfc3339;
 use crate::state::AppState;
 use crate::sync::changes;
 
 pub fn ctx(conn: &mut DbConn, state: &AppState, user: &AuthUser) -> ApiResult<Ctx> {
-    Ok(Ctx {
-        actor: Actor {
-            user_id: user.id.clone(),
-            role: user.role,
-        },
-        scope: scope_of(conn, user)?,
-        locator: state.locator.get(conn)?,
-        origin: None,
-        observed_at: None,
-        visit_rules: state.cfg.visit_rules.clone(),
-    })
+    Ok(Ctx::for_user(conn, state, user)?)
 }
 
 /// Runs a command online: a refusal rolls back and becomes the HTTP error.
@@ -40,19 +37,139 @@ pub fn run<T>(
     })
 }
 
+/// Deadlines as of now: which step is late, and whether the clock is stopped.
 #[derive(Debug, Serialize)]
-pub struct CaseDetail {
-    pub case: serde_json::Value,
-    pub activities: Vec<serde_json::Value>,
+pub struct ClockView {
+    pub accept_overdue: bool,
+    pub handle_overdue: bool,
+    pub close_overdue: bool,
+    /// Any of the three.
+    pub overdue: bool,
+    /// Deferred: the handling and closing clocks are stopped.
+    pub paused: bool,
+    /// Until when the reporter may rate or say "not fixed" (closed cases).
+    pub follow_up_until: Option<String>,
 }
 
-fn detail(conn: &mut DbConn, case: &store::CaseRow) -> ApiResult<CaseDetail> {
+fn clock(c: &CaseRow, follow_up_days: u32) -> ClockView {
+    let now = Utc::now();
+    let open = c
+        .status
+        .parse::<CaseStatus>()
+        .is_ok_and(CaseStatus::is_open);
+    // A finished case stops its clocks when it finished, whatever step it was at.
+    let end = (!open).then_some(c.updated_at);
+    let late = |due: Option<i64>, done: Option<i64>| {
+        deadline::late(due.map(at_ms), done.or(end).map(at_ms), now)
+    };
+    let accept_overdue = late(c.accept_due_at, c.accepted_at);
+    let handle_overdue = late(c.handle_due_at, c.resolved_at.or(c.closed_at));
+    let close_overdue = late(c.close_due_at, c.closed_at);
+    ClockView {
+        accept_overdue,
+        handle_overdue,
+        close_overdue,
+        overdue: accept_overdue || handle_overdue || close_overdue,
+        paused: c.status == CaseStatus::Deferred.as_str(),
+        follow_up_until: c
+            .closed_at
+            .map(|t| rfc3339(t.saturating_add(i64::from(follow_up_days) * 86_400_000))),
+    }
+}
+
+/// Who reported a case, as the viewer may see it: staff see the name (also of an
+/// anonymous report) and a masked phone unless their role may see numbers; residents
+/// see only themselves.
+#[derive(Debug, Serialize)]
+pub struct ReporterView {
+    pub id: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    /// Hidden from the public (the name is still visible to staff).
+    pub anonymous: bool,
+}
+
+fn reporter_view(conn: &mut DbConn, ctx: &Ctx, c: &CaseRow) -> ApiResult<Option<ReporterView>> {
+    let Some(id) = &c.reporter_id else {
+        return Ok(None);
+    };
+    let own = *id == ctx.actor.user_id;
+    if ctx.actor.role == Role::Resident && !own {
+        return Ok(None);
+    }
+    let Some(u) = store::user_by_id(conn, id)? else {
+        return Ok(None);
+    };
+    let full = own || ctx.actor.role.sees_full_phone_numbers();
+    Ok(Some(ReporterView {
+        id: u.id,
+        display_name: u.display_name,
+        phone: u.phone.map(|p| if full { p } else { mask_phone(&p) }),
+        anonymous: c.reporter_anonymous,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct DuplicateView {
+    pub case_id: String,
+    pub distance_m: f64,
+    pub status: String,
+    pub description: String,
+    pub created_at: String,
+}
+
+fn duplicates(conn: &mut DbConn, c: &CaseRow) -> ApiResult<Vec<DuplicateView>> {
+    Ok(cases::duplicate_suggestions(conn, c)?
+        .into_iter()
+        .map(|(d, distance)| DuplicateView {
+            case_id: d.id,
+            distance_m: (distance * 10.0).round() / 10.0,
+            status: d.status,
+            description: d.description,
+            created_at: rfc3339(d.created_at),
+        })
+        .collect())
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseDetail {
+    pub case: Value,
+    pub clock: ClockView,
+    pub reporter: Option<ReporterView>,
+    pub activities: Vec<Value>,
+    pub escalations: Vec<Value>,
+    pub department_tasks: Vec<Value>,
+    /// Open cases of the same category nearby, offered to staff on a new report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possible_duplicates: Option<Vec<DuplicateView>>,
+}
+
+fn detail(conn: &mut DbConn, ctx: &Ctx, case: &CaseRow) -> ApiResult<CaseDetail> {
     Ok(CaseDetail {
         case: changes::case_payload(case),
+        clock: clock(case, ctx.policy.follow_up_days),
+        reporter: reporter_view(conn, ctx, case)?,
         activities: store::activities_of(conn, &case.id)?
             .iter()
             .map(|a: &ActivityRow| changes::activity_payload(a))
             .collect(),
+        escalations: if ctx.actor.role == Role::Resident {
+            Vec::new()
+        } else {
+            workflow::escalations_of_case(conn, &case.id)?
+                .iter()
+                .map(escalation_payload)
+                .collect()
+        },
+        department_tasks: if ctx.actor.role == Role::Resident {
+            Vec::new()
+        } else {
+            workflow::tasks_of_case(conn, &case.id)?
+                .iter()
+                .map(task_payload)
+                .collect()
+        },
+        possible_duplicates: None,
     })
 }
 
@@ -68,7 +185,11 @@ pub async fn create_case(
         .run_db(move |conn| -> ApiResult<CaseDetail> {
             let ctx = ctx(conn, &st, &user)?;
             let applied = run(conn, |conn| cases::report(conn, &ctx, &args))?;
-            detail(conn, &applied.record)
+            let mut view = detail(conn, &ctx, &applied.record)?;
+            if ctx.actor.role.is_staff() {
+                view.possible_duplicates = Some(duplicates(conn, &applied.record)?);
+            }
+            Ok(view)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
@@ -87,7 +208,7 @@ pub async fn get_case(
             let ctx = ctx(conn, &st, &user)?;
             let case = cases::visible(conn, &ctx, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("case {id}")))?;
-            detail(conn, &case)
+            detail(conn, &ctx, &case)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -104,13 +225,184 @@ pub async fn transition_case(
         case_id: path.into_inner(),
         command: body.into_inner(),
     };
+    let requested = args.case_id.clone();
     let st = state.clone();
     let view = state
         .run_db(move |conn| -> ApiResult<CaseDetail> {
             let ctx = ctx(conn, &st, &user)?;
             let applied = run(conn, |conn| cases::transition(conn, &ctx, &args))?;
-            detail(conn, &applied.record)
+            detail(conn, &ctx, &applied.record)
         })
         .await?;
+    // "Not fixed" after the follow-up window files a new, linked case.
+    if view.case.get("id").and_then(Value::as_str) != Some(requested.as_str()) {
+        return Ok(HttpResponse::Created().json(view));
+    }
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListCasesQuery {
+    pub status: Option<String>,
+    /// Community code.
+    pub community: Option<String>,
+    /// Category code.
+    pub category: Option<String>,
+    pub source: Option<String>,
+    /// Only cases still being worked on.
+    pub open: Option<bool>,
+    /// Only cases past a deadline now (or finished late).
+    pub overdue: Option<bool>,
+    pub limit: Option<i64>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseListItem {
+    pub case: Value,
+    pub clock: ClockView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseList {
+    pub items: Vec<CaseListItem>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+/// The cases the caller may see, newest first: staff their scope, residents what they
+/// reported or follow, departments what they have a task on.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn list_cases(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<ListCasesQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_field("limit", "must be between 1 and 200"));
+    }
+    if let Some(s) = &q.status {
+        s.parse::<CaseStatus>()?;
+    }
+    if let Some(s) = &q.source {
+        s.parse::<patrol_domain::case::CaseSource>()?;
+    }
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| {
+            a.split_once('_')
+                .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_owned())))
+                .ok_or_else(|| ApiError::bad_field("after", "pass the `next` of the previous page"))
+        })
+        .transpose()?;
+    let st = state.clone();
+    let list = state
+        .run_db(move |conn| -> ApiResult<CaseList> {
+            let ctx = ctx(conn, &st, &user)?;
+            let mut f = CaseFilter {
+                status: q.status.clone(),
+                source: q.source.clone(),
+                open_only: q.open.unwrap_or(false),
+                ..CaseFilter::default()
+            };
+            match (&ctx.actor.role, &ctx.scope) {
+                (Role::Resident, _) => f.involving = Some(ctx.actor.user_id.clone()),
+                (Role::Department, _) => f.department = Some(ctx.actor.user_id.clone()),
+                (_, Scope::All) => {}
+                (_, Scope::Communities(ids)) => f.communities = Some(ids.clone()),
+                (_, Scope::Own) => f.involving = Some(ctx.actor.user_id.clone()),
+            }
+            if let Some(code) = &q.community {
+                let c = store::community_by_code(conn, code)?.ok_or_else(|| {
+                    ApiError::bad_field("community", format!("no community {code:?}"))
+                })?;
+                if !ctx.scope.includes_community(&c.id) && f.communities.is_some() {
+                    return Err(ApiError::Forbidden(format!(
+                        "community {code} is not in your scope"
+                    )));
+                }
+                f.communities = Some(vec![c.id]);
+            }
+            if let Some(code) = &q.category {
+                let c = store::category_by_code(conn, code)?.ok_or_else(|| {
+                    ApiError::bad_field("category", format!("no category {code:?}"))
+                })?;
+                f.category_id = Some(c.id);
+            }
+            let rows = workflow::list_cases(conn, &f, after, limit)?;
+            let next = (i64::try_from(rows.len()).unwrap_or(0) == limit)
+                .then(|| rows.last().map(|r| format!("{}_{}", r.created_at, r.id)))
+                .flatten();
+            let items = rows
+                .iter()
+                .map(|c| CaseListItem {
+                    case: changes::case_payload(c),
+                    clock: clock(c, ctx.policy.follow_up_days),
+                })
+                .filter(|i| q.overdue.is_none_or(|want| i.clock.overdue == want))
+                .collect();
+            Ok(CaseList { items, next })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Open cases of the same category within the category's radius: candidates to merge
+/// (mark as duplicate). Staff only.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn list_case_duplicates(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    if !user.role.is_staff() || user.role == Role::Department {
+        return Err(ApiError::Forbidden(
+            "duplicate suggestions are for community and city-management staff".into(),
+        ));
+    }
+    let id = path.into_inner();
+    let st = state.clone();
+    let list = state
+        .run_db(move |conn| -> ApiResult<Vec<DuplicateView>> {
+            let ctx = ctx(conn, &st, &user)?;
+            let case = cases::visible(conn, &ctx, &id)?
+                .ok_or_else(|| ApiError::NotFound(format!("case {id}")))?;
+            duplicates(conn, &case)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateRequest {
+    pub reason: String,
+}
+
+/// Hand a case the community cannot solve to the district joint-meeting office.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn escalate_case(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: Json<EscalateRequest>,
+) -> ApiResult<HttpResponse> {
+    let args = CaseEscalateArgs {
+        case_id: path.into_inner(),
+        reason: body.into_inner().reason,
+    };
+    let st = state.clone();
+    let view = state
+        .run_db(move |conn| -> ApiResult<Value> {
+            let ctx = ctx(conn, &st, &user)?;
+            let applied = run(conn, |conn| escalations::escalate(conn, &ctx, &args))?;
+            Ok(escalation_payload(&applied.record))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
 }

@@ -287,14 +287,23 @@ fn apply_category(row: &mut CategoryRow, r: CategoryRequest) -> Result<(), Domai
     row.name_zh = parse_name("name_zh", &r.name_zh)?;
     row.name_en = parse_name("name_en", &r.name_en)?;
     let hours = |field: &str, v: i32| {
-        u32::try_from(v).map_err(|_| DomainError::invalid(field, "must be a positive number of hours"))
+        u32::try_from(v)
+            .map_err(|_| DomainError::invalid(field, "must be a positive number of hours"))
     };
     let handle = hours("sla_hours", r.sla_hours)?;
     let defaults = Hours::with_defaults(handle);
     let checked = Hours {
-        accept: r.accept_hours.map(|v| hours("accept_hours", v)).transpose()?.unwrap_or(defaults.accept),
+        accept: r
+            .accept_hours
+            .map(|v| hours("accept_hours", v))
+            .transpose()?
+            .unwrap_or(defaults.accept),
         handle,
-        close: r.close_hours.map(|v| hours("close_hours", v)).transpose()?.unwrap_or(defaults.close),
+        close: r
+            .close_hours
+            .map(|v| hours("close_hours", v))
+            .transpose()?
+            .unwrap_or(defaults.close),
     };
     checked.validate()?;
     let back = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blobs;
 pub mod cases;
 pub mod diary;
+pub mod escalations;
 pub mod health;
 pub mod lists;
 pub mod org;

@@ -7,7 +7,6 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use patrol_domain::DomainError;
-use patrol_domain::case::Actor;
 use patrol_sync::SyncError;
 use patrol_sync::protocol::{
     ConflictView, Mutation, MutationEnvelope, MutationResult, Outcome, PushRequest, PushResponse,
@@ -22,10 +21,9 @@ use crate::db::store::ConflictRow;
 use crate::db::{DbConn, StoreError, write_tx};
 use crate::error::ApiError;
 use crate::ids::now_ms;
-use crate::org::scope::scope_of;
 use crate::state::AppState;
 use crate::sync::changes;
-use crate::{diary, visits};
+use crate::{diary, escalations, visits};
 
 /// A crash point between the steps of applying a mutation (tests only: the `failpoints`
 /// feature). Configured with `return(<client id>)`, it fails that client's pushes at this
@@ -174,6 +172,7 @@ fn case_of(m: &Mutation) -> Option<(&str, Vec<String>)> {
         )),
         Mutation::CaseUpdateFields(a) => Some((a.case_id.as_str(), Vec::new())),
         Mutation::CaseComment(a) => Some((a.case_id.as_str(), a.photos.clone())),
+        Mutation::CaseEscalate(a) => Some((a.case_id.as_str(), Vec::new())),
         Mutation::VisitRecord(_) | Mutation::DiaryWrite(_) => None,
     }
 }
@@ -193,6 +192,7 @@ fn apply_one(
             cases::update_fields(conn, ctx, a)?.map(|a| a.conflict)
         }
         Ok(Mutation::CaseComment(a)) => cases::comment(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::CaseEscalate(a)) => escalations::escalate(conn, ctx, a)?.map(|a| a.conflict),
         Ok(Mutation::DiaryWrite(a)) => diary::write(conn, ctx, a)?.map(|a| a.conflict),
         Ok(Mutation::VisitRecord(a)) => {
             visits::record(conn, ctx, a, &ctx.visit_rules)?.map(|a| a.conflict)
@@ -299,23 +299,16 @@ pub fn push(
     if !ensure_client(conn, &req.client_id, &user.id)? {
         return Ok(Err(PushStop::ForeignClient));
     }
-    let scope = scope_of(conn, user)?;
-    let locator = state.locator.get(conn)?;
+    let online = Ctx::for_user(conn, state, user)?;
     let mut results = Vec::with_capacity(req.mutations.len());
     for env in &req.mutations {
         let ctx = Ctx {
-            actor: Actor {
-                user_id: user.id.clone(),
-                role: user.role,
-            },
-            scope: scope.clone(),
-            locator: locator.clone(),
             origin: Some((
                 req.client_id.clone(),
                 i64::try_from(env.id).unwrap_or(i64::MAX),
             )),
             observed_at: env.observed_at,
-            visit_rules: state.cfg.visit_rules.clone(),
+            ..online.clone()
         };
         let step = write_tx(
             conn,

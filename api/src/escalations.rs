@@ -1,0 +1,420 @@
+//! Escalation to the district joint-meeting office (外循环) as commands: an officer's or a
+//! supervisor's escalation (also a sync mutation, so it works offline), the office's
+//! decision (department tasks or a decline), and a department completing its task. Rules
+//! live in `patrol_domain::escalation`; this module loads, checks scope and persists.
+
+use chrono::Utc;
+use patrol_domain::DomainError;
+use patrol_domain::case::CaseStatus;
+use patrol_domain::escalation::{self, Decision, EscalationStatus};
+use patrol_domain::role::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use patrol_sync::protocol::CaseEscalateArgs;
+
+use crate::cases::{Applied, CommandResult, Ctx, at_ms};
+use crate::db::store::{self, ActivityRow};
+use crate::db::workflow::{self, EscalationRow, TaskRow};
+use crate::db::{DbConn, StoreError};
+use crate::ids::{new_id, now_ms};
+use crate::sync::changes;
+
+/// The office's answer: `departments` (logins of department accounts) to assign, or a
+/// `decline_reason`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideArgs {
+    #[serde(default)]
+    pub departments: Vec<String>,
+    #[serde(default)]
+    pub instructions: String,
+    pub due_hours: Option<u32>,
+    pub decline_reason: Option<String>,
+}
+
+/// A department's answer to its task.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteArgs {
+    pub response: String,
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+fn refuse<T>(e: DomainError) -> CommandResult<T> {
+    Ok(Err(e))
+}
+
+fn note_on_case(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    case_id: &str,
+    kind: &str,
+    note: &str,
+    evidence: Value,
+) -> Result<(), StoreError> {
+    let Some(c) = store::case_by_id(conn, case_id)? else {
+        return Err(StoreError::Corrupt(format!("no case {case_id}")));
+    };
+    let a = ActivityRow {
+        id: new_id(),
+        case_id: c.id.clone(),
+        actor_id: Some(ctx.actor.user_id.clone()),
+        actor_role: ctx.actor.role.as_str().into(),
+        kind: kind.into(),
+        from_status: None,
+        to_status: None,
+        note: note.into(),
+        evidence: evidence.to_string(),
+        class_721: None,
+        observed_at: ctx.observed_at.map(|t| t.timestamp_millis()),
+        recorded_at: now_ms(),
+    };
+    store::insert_activity(conn, &a)?;
+    changes::activity_added(conn, &a, &c.community_id, c.reporter_id.as_deref())
+}
+
+fn escalation_changed(conn: &mut DbConn, e: &EscalationRow) -> Result<(), StoreError> {
+    changes::record(
+        conn,
+        changes::NewChange {
+            entity: "escalation",
+            entity_id: &e.id,
+            community_id: Some(&e.community_id),
+            user_id: None,
+            op: "upsert",
+            payload: escalation_payload(e),
+        },
+    )
+}
+
+fn task_changed(conn: &mut DbConn, t: &TaskRow, community_id: &str) -> Result<(), StoreError> {
+    changes::record(
+        conn,
+        changes::NewChange {
+            entity: "department_task",
+            entity_id: &t.id,
+            community_id: Some(community_id),
+            user_id: Some(&t.department_id),
+            op: "upsert",
+            payload: task_payload(t),
+        },
+    )
+}
+
+pub fn escalation_payload(e: &EscalationRow) -> Value {
+    use crate::ids::rfc3339;
+    json!({
+        "id": e.id,
+        "case_id": e.case_id,
+        "community_id": e.community_id,
+        "status": e.status,
+        "reason": e.reason,
+        "raised_by": e.raised_by,
+        "raised_at": rfc3339(e.raised_at),
+        "decided_by": e.decided_by,
+        "decided_at": e.decided_at.map(rfc3339),
+        "decision_note": e.decision_note,
+    })
+}
+
+pub fn task_payload(t: &TaskRow) -> Value {
+    use crate::ids::rfc3339;
+    json!({
+        "id": t.id,
+        "escalation_id": t.escalation_id,
+        "case_id": t.case_id,
+        "department_id": t.department_id,
+        "status": t.status,
+        "instructions": t.instructions,
+        "assigned_at": rfc3339(t.assigned_at),
+        "due_at": rfc3339(t.due_at),
+        "overdue": t.status == "open" && now_ms() > t.due_at
+            || t.done_at.is_some_and(|d| d > t.due_at),
+        "done_at": t.done_at.map(rfc3339),
+        "response": t.response,
+        "evidence": serde_json::from_str::<Value>(&t.evidence).unwrap_or(Value::Null),
+    })
+}
+
+fn status_of(e: &EscalationRow) -> Result<EscalationStatus, StoreError> {
+    e.status
+        .parse()
+        .map_err(|e: DomainError| StoreError::Corrupt(e.to_string()))
+}
+
+/// `case.escalate`: the officer or supervisor hands the case to the joint-meeting office.
+pub fn escalate(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    args: &CaseEscalateArgs,
+) -> CommandResult<EscalationRow> {
+    let Some(c) = crate::cases::visible(conn, ctx, &args.case_id)? else {
+        return refuse(DomainError::not_found(format!("case {}", args.case_id)));
+    };
+    if ctx.actor.role == Role::Officer && !ctx.scope.includes_community(&c.community_id) {
+        return refuse(DomainError::forbidden(
+            "this case's community is not (or no longer) in your scope",
+        ));
+    }
+    let status: CaseStatus = c
+        .status
+        .parse()
+        .map_err(|e: DomainError| StoreError::Corrupt(e.to_string()))?;
+    let open = workflow::escalations_of_case(conn, &c.id)?
+        .iter()
+        .any(|e| status_of(e).is_ok_and(EscalationStatus::is_open));
+    let reason = match escalation::check_escalate(ctx.actor.role, status, open, &args.reason) {
+        Ok(r) => r,
+        Err(e) => return refuse(e),
+    };
+    let now = now_ms();
+    let row = EscalationRow {
+        id: new_id(),
+        case_id: c.id.clone(),
+        community_id: c.community_id.clone(),
+        status: EscalationStatus::Pending.as_str().into(),
+        reason: reason.clone(),
+        raised_by: ctx.actor.user_id.clone(),
+        raised_at: now,
+        decided_by: None,
+        decided_at: None,
+        decision_note: None,
+        updated_at: now,
+    };
+    workflow::insert_escalation(conn, &row)?;
+    escalation_changed(conn, &row)?;
+    note_on_case(
+        conn,
+        ctx,
+        &c.id,
+        "escalated",
+        &reason,
+        json!({ "escalation_id": row.id }),
+    )?;
+    Ok(Ok(Applied {
+        record: row,
+        conflict: None,
+    }))
+}
+
+/// The office decides a pending escalation: one task per department, or a decline.
+pub fn decide(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    escalation_id: &str,
+    args: &DecideArgs,
+) -> CommandResult<(EscalationRow, Vec<TaskRow>)> {
+    let Some(mut e) = workflow::escalation_by_id(conn, escalation_id)? else {
+        return refuse(DomainError::not_found(format!(
+            "escalation {escalation_id}"
+        )));
+    };
+    let decision = match (&args.decline_reason, args.departments.is_empty()) {
+        (Some(reason), true) => Decision::Decline {
+            reason: reason.clone(),
+        },
+        (Some(_), false) => {
+            return refuse(DomainError::invalid(
+                "decline_reason",
+                "either list departments or decline, not both",
+            ));
+        }
+        (None, _) => {
+            // Departments are named by login; resolve to department accounts.
+            let mut ids = Vec::with_capacity(args.departments.len());
+            for (i, login) in args.departments.iter().enumerate() {
+                match store::user_by_login(conn, &login.trim().to_lowercase())? {
+                    Some(u)
+                        if u.active
+                            && u.role == Role::Department.as_str()
+                            && u.department_name.is_some() =>
+                    {
+                        ids.push(u.id)
+                    }
+                    _ => {
+                        return refuse(DomainError::invalid(
+                            format!("departments[{i}]"),
+                            format!("{login:?} is not an active department account"),
+                        ));
+                    }
+                }
+            }
+            Decision::Assign {
+                departments: ids,
+                instructions: args.instructions.clone(),
+                hours: args.due_hours.unwrap_or(escalation::DEFAULT_TASK_HOURS),
+            }
+        }
+    };
+    let decision = match escalation::check_decision(ctx.joint_office, status_of(&e)?, decision) {
+        Ok(d) => d,
+        Err(err) => return refuse(err),
+    };
+    let now = now_ms();
+    let mut tasks = Vec::new();
+    match decision {
+        Decision::Assign {
+            departments,
+            instructions,
+            hours,
+        } => {
+            let due = escalation::task_due(at_ms(now), hours).timestamp_millis();
+            for department_id in departments {
+                let t = TaskRow {
+                    id: new_id(),
+                    escalation_id: e.id.clone(),
+                    case_id: e.case_id.clone(),
+                    department_id,
+                    status: "open".into(),
+                    instructions: instructions.clone(),
+                    assigned_by: ctx.actor.user_id.clone(),
+                    assigned_at: now,
+                    due_at: due,
+                    done_by: None,
+                    done_at: None,
+                    response: None,
+                    evidence: "[]".into(),
+                };
+                workflow::insert_task(conn, &t)?;
+                task_changed(conn, &t, &e.community_id)?;
+                tasks.push(t);
+            }
+            e.status = EscalationStatus::Tasked.as_str().into();
+            e.decision_note = Some(instructions);
+        }
+        Decision::Decline { reason } => {
+            e.status = EscalationStatus::Declined.as_str().into();
+            e.decision_note = Some(reason);
+        }
+    }
+    e.decided_by = Some(ctx.actor.user_id.clone());
+    e.decided_at = Some(now);
+    e.updated_at = now;
+    workflow::update_escalation(conn, &e)?;
+    escalation_changed(conn, &e)?;
+    note_on_case(
+        conn,
+        ctx,
+        &e.case_id,
+        "escalation_decided",
+        e.decision_note.as_deref().unwrap_or(""),
+        json!({ "escalation_id": e.id, "status": e.status,
+                "tasks": tasks.iter().map(|t| &t.department_id).collect::<Vec<_>>() }),
+    )?;
+    Ok(Ok(Applied {
+        record: (e, tasks),
+        conflict: None,
+    }))
+}
+
+/// A department completes its task; the escalation is done when every task is.
+pub fn complete_task(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    task_id: &str,
+    args: &CompleteArgs,
+) -> CommandResult<TaskRow> {
+    let Some(mut t) = workflow::task_by_id(conn, task_id)?
+        .filter(|t| ctx.actor.role == Role::Admin || t.department_id == ctx.actor.user_id)
+    else {
+        return refuse(DomainError::not_found(format!("task {task_id}")));
+    };
+    let response = match escalation::check_complete(
+        &ctx.actor.user_id,
+        &t.department_id,
+        t.status == "open",
+        &args.response,
+    )
+    .and_then(|r| crate::cases::check_evidence(&args.evidence).map(|()| r))
+    {
+        Ok(r) => r,
+        Err(e) => return refuse(e),
+    };
+    let Some(mut e) = workflow::escalation_by_id(conn, &t.escalation_id)? else {
+        return Err(StoreError::Corrupt(format!(
+            "task {} has no escalation",
+            t.id
+        )));
+    };
+    let now = now_ms();
+    t.status = "done".into();
+    t.done_by = Some(ctx.actor.user_id.clone());
+    t.done_at = Some(now);
+    t.response = Some(response.clone());
+    t.evidence = json!(args.evidence).to_string();
+    workflow::update_task(conn, &t)?;
+    task_changed(conn, &t, &e.community_id)?;
+    let all_done = workflow::tasks_of_escalation(conn, &e.id)?
+        .iter()
+        .all(|t| t.status != "open");
+    if all_done {
+        e.status = EscalationStatus::Done.as_str().into();
+        e.updated_at = now;
+        workflow::update_escalation(conn, &e)?;
+        escalation_changed(conn, &e)?;
+    }
+    note_on_case(
+        conn,
+        ctx,
+        &t.case_id,
+        "department_task_done",
+        &response,
+        json!({ "task_id": t.id, "evidence": args.evidence, "late": now > t.due_at }),
+    )?;
+    Ok(Ok(Applied {
+        record: t,
+        conflict: None,
+    }))
+}
+
+/// A case that is withdrawn or dismissed takes its open escalation and tasks with it.
+pub fn cancel_open(conn: &mut DbConn, case_id: &str, now: i64) -> Result<(), StoreError> {
+    for mut e in workflow::escalations_of_case(conn, case_id)? {
+        if !status_of(&e)?.is_open() {
+            continue;
+        }
+        for mut t in workflow::tasks_of_escalation(conn, &e.id)? {
+            if t.status == "open" {
+                t.status = "cancelled".into();
+                workflow::update_task(conn, &t)?;
+                task_changed(conn, &t, &e.community_id)?;
+            }
+        }
+        e.status = EscalationStatus::Cancelled.as_str().into();
+        e.updated_at = now;
+        workflow::update_escalation(conn, &e)?;
+        escalation_changed(conn, &e)?;
+    }
+    Ok(())
+}
+
+/// Per-department response figures for tasks assigned in `[from, to)`.
+pub fn department_report(
+    conn: &mut DbConn,
+    (from, to): (i64, i64),
+) -> Result<Vec<(store::UserRow, escalation::DepartmentStats)>, StoreError> {
+    let tasks = workflow::tasks_assigned_between(conn, from, to)?;
+    let mut by_department: std::collections::BTreeMap<String, Vec<escalation::TaskTimes>> =
+        std::collections::BTreeMap::new();
+    for t in &tasks {
+        by_department
+            .entry(t.department_id.clone())
+            .or_default()
+            .push(escalation::TaskTimes {
+                assigned_at: at_ms(t.assigned_at),
+                due_at: at_ms(t.due_at),
+                done_at: t.done_at.map(at_ms),
+                cancelled: t.status == "cancelled",
+            });
+    }
+    let now = Utc::now();
+    let mut out = Vec::new();
+    for (id, times) in by_department {
+        if let Some(u) = store::user_by_id(conn, &id)? {
+            out.push((u, escalation::department_stats(&times, now)));
+        }
+    }
+    Ok(out)
+}
