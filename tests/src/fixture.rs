@@ -28,6 +28,14 @@ pub const PARTY: &str = "party.c1";
 pub const STAFF: &str = "staff.c1";
 pub const SUPERVISOR: &str = "leader.s1";
 pub const DEPARTMENT: &str = "lianxiban";
+/// Departments the joint-meeting office coordinates: (login, department name).
+pub const DEPARTMENTS: [(&str, &str); 3] = [
+    ("dept.water", "自来水公司"),
+    ("dept.power", "供电公司"),
+    ("dept.housing", "住建局"),
+];
+/// A second resident, for privacy checks.
+pub const RESIDENT_PHONE_2: &str = "13900000002";
 
 /// A square community boundary: `[lon0, lon0+0.01] × [36.60, 36.61]`.
 pub fn square(lon0: f64) -> Value {
@@ -148,6 +156,30 @@ pub fn seed(url: &str) {
             active: true,
             created_at: now,
             updated_at: now,
+            accept_hours: 24,
+            close_hours: 96,
+        },
+    )
+    .expect("category");
+    store::insert_category(
+        &mut conn,
+        &CategoryRow {
+            id: new_id(),
+            code: "illegal_parking".into(),
+            kind: "key_item".into(),
+            group_code: "traffic".into(),
+            group_zh: "交通秩序".into(),
+            group_en: "Traffic order".into(),
+            name_zh: "违章停车".into(),
+            name_en: "Illegal parking".into(),
+            sla_hours: 4,
+            default_class_721: "management".into(),
+            duplicate_radius_m: 50,
+            active: true,
+            created_at: now,
+            updated_at: now,
+            accept_hours: 1,
+            close_hours: 8,
         },
     )
     .expect("category");
@@ -168,24 +200,30 @@ pub fn seed(url: &str) {
             assign(&mut conn, &row.id, code, None, None).expect("assign");
         }
     }
-    store::insert_user(
-        &mut conn,
-        &UserRow {
-            id: new_id(),
-            login: RESIDENT_PHONE.into(),
-            role: "resident".into(),
-            display_name: "居民甲".into(),
-            phone: Some(RESIDENT_PHONE.into()),
-            password_hash: HASH.clone(),
-            squad_id: None,
-            department_name: None,
-            active: true,
-            created_by: None,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .expect("resident");
+    for (login, name) in DEPARTMENTS {
+        let new = NewUser::parse(login, "department", name, None, Some(name)).expect("department");
+        insert_staff(&mut conn, new, HASH.clone(), None).expect("insert department");
+    }
+    for (phone, name) in [(RESIDENT_PHONE, "居民甲"), (RESIDENT_PHONE_2, "居民乙")] {
+        store::insert_user(
+            &mut conn,
+            &UserRow {
+                id: new_id(),
+                login: phone.into(),
+                role: "resident".into(),
+                display_name: name.into(),
+                phone: Some(phone.into()),
+                password_hash: HASH.clone(),
+                squad_id: None,
+                department_name: None,
+                active: true,
+                created_by: None,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .expect("resident");
+    }
 }
 
 /// The login of the fixture account for a role.

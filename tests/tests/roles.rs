@@ -20,6 +20,8 @@ const ALL: &[&str] = &[
 ];
 const ADMIN: &[&str] = &["admin"];
 const LEADS: &[&str] = &["admin", "supervisor"];
+/// Supervisors, admins and the joint-meeting office (the fixture's department account).
+const OFFICE_AND_LEADS: &[&str] = &["admin", "supervisor", "department"];
 const REPORTERS: &[&str] = &[
     "resident",
     "officer",
@@ -283,6 +285,63 @@ fn cases(admin_id: &str) -> Vec<Case> {
             "/api/v1/cases/unknown/transitions",
             Some(json!({"command": "accept"})),
             ALL,
+        ),
+        case(M::GET, "/api/v1/cases", "/api/v1/cases", None, ALL),
+        case(
+            M::GET,
+            "/api/v1/cases/{id}/duplicates",
+            "/api/v1/cases/unknown/duplicates",
+            None,
+            ORG_READERS,
+        ),
+        case(
+            M::POST,
+            "/api/v1/cases/{id}/escalate",
+            "/api/v1/cases/unknown/escalate",
+            Some(json!({"reason": "needs the water company"})),
+            ALL,
+        ),
+        case(
+            M::GET,
+            "/api/v1/escalations",
+            "/api/v1/escalations",
+            None,
+            OFFICE_AND_LEADS,
+        ),
+        case(
+            M::POST,
+            "/api/v1/escalations/{id}/decide",
+            "/api/v1/escalations/unknown/decide",
+            Some(json!({"decline_reason": "not ours"})),
+            ALL,
+        ),
+        case(
+            M::GET,
+            "/api/v1/department-tasks",
+            "/api/v1/department-tasks",
+            None,
+            &["department", "admin"],
+        ),
+        case(
+            M::POST,
+            "/api/v1/department-tasks/{id}/complete",
+            "/api/v1/department-tasks/unknown/complete",
+            Some(json!({"response": "done"})),
+            ALL,
+        ),
+        case(
+            M::GET,
+            "/api/v1/reports/cases",
+            "/api/v1/reports/cases",
+            None,
+            LEADS,
+        ),
+        case(
+            M::GET,
+            "/api/v1/reports/departments",
+            "/api/v1/reports/departments",
+            None,
+            OFFICE_AND_LEADS,
         ),
         case(
             M::POST,
