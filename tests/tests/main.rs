@@ -6,6 +6,7 @@
 
 mod auth;
 mod blobs;
+mod cases;
 mod contract;
 mod convergence;
 mod crash;
