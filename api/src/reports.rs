@@ -188,32 +188,6 @@ pub fn mix_721(
         .collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_are_local_calendar_months() {
-        let tz: Tz = "Asia/Shanghai".parse().unwrap();
-        let (from, until) = month_bounds("2026-12", tz).unwrap();
-        // 2026-12-01 00:00 +08:00 is 2026-11-30 16:00 UTC.
-        assert_eq!(
-            from,
-            Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0)
-                .unwrap()
-                .timestamp_millis()
-        );
-        assert_eq!(
-            until,
-            Utc.with_ymd_and_hms(2026, 12, 31, 16, 0, 0)
-                .unwrap()
-                .timestamp_millis()
-        );
-        assert!(month_bounds("2026-13", tz).is_none());
-        assert!(month_bounds("nonsense", tz).is_none());
-    }
-}
-
 /// The bureau's case figures for cases reported in `[from, until)`, optionally only in
 /// some communities (a supervisor's scope).
 pub fn case_figures(
@@ -259,3 +233,30 @@ pub fn case_figures(
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(case_stats(&facts, Utc::now()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_local_calendar_months() {
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        let (from, until) = month_bounds("2026-12", tz).unwrap();
+        // 2026-12-01 00:00 +08:00 is 2026-11-30 16:00 UTC.
+        assert_eq!(
+            from,
+            Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0)
+                .unwrap()
+                .timestamp_millis()
+        );
+        assert_eq!(
+            until,
+            Utc.with_ymd_and_hms(2026, 12, 31, 16, 0, 0)
+                .unwrap()
+                .timestamp_millis()
+        );
+        assert!(month_bounds("2026-13", tz).is_none());
+        assert!(month_bounds("nonsense", tz).is_none());
+    }
+}
+

@@ -218,7 +218,7 @@ async fn random_commands_by_random_roles_only_ever_walk_the_graph(app: TestApp) 
                     .contains(&status)
             })
             .collect();
-        let cmd = if rng.next() % 4 != 0 && !valid.is_empty() {
+        let cmd = if !rng.next().is_multiple_of(4) && !valid.is_empty() {
             (*rng.pick(&valid)).clone()
         } else {
             rng.pick(&commands).clone()
