@@ -16,7 +16,8 @@ use patrol_domain::geometry::{Crs, LatLon};
 use patrol_domain::role::{Role, Scope};
 use patrol_sync::merge::{FieldMerge, far_future, may_set_supervisor_fields, merge_descriptive};
 use patrol_sync::protocol::{
-    CaseCommentArgs, CaseReportArgs, CaseTransitionArgs, CaseUpdateFieldsArgs, FieldEdit,
+    CaseCommentArgs, CaseHandOverArgs, CaseReportArgs, CaseTransitionArgs, CaseUpdateFieldsArgs,
+    FieldEdit,
 };
 use serde_json::{Value, json};
 
@@ -867,6 +868,44 @@ pub fn update_fields(conn: &mut DbConn, ctx: &Ctx, args: &CaseUpdateFieldsArgs) 
     Ok(Ok(Applied {
         record: c,
         conflict,
+    }))
+}
+
+/// `case.hand_over`: the first-contact owner (首接负责) changes, recorded with from, to and
+/// reason.
+pub fn hand_over(conn: &mut DbConn, ctx: &Ctx, args: &CaseHandOverArgs) -> CommandResult {
+    let mut c = match load_for(conn, ctx, &args.case_id)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let state = stored_state(&c)?;
+    let Some(to_role) = store::user_by_id(conn, &args.to_user_id)?
+        .filter(|u| u.active)
+        .and_then(|u| u.role.parse::<Role>().ok())
+    else {
+        return Ok(Err(DomainError::invalid(
+            "to_user_id",
+            "no such active account",
+        )));
+    };
+    let reason =
+        match case::check_handover(&state, &ctx.actor, &args.to_user_id, to_role, &args.reason) {
+            Ok(r) => r.to_owned(),
+            Err(e) => return Ok(Err(e)),
+        };
+    let from = c.first_contact_id.replace(args.to_user_id.clone());
+    save(conn, &mut c)?;
+    let a = activity(
+        &c,
+        ctx,
+        "handover",
+        &reason,
+        json!({ "from": from, "to": args.to_user_id }),
+    );
+    add_activity(conn, &c, &a)?;
+    Ok(Ok(Applied {
+        record: c,
+        conflict: None,
     }))
 }
 

@@ -259,4 +259,3 @@ mod tests {
         assert!(month_bounds("nonsense", tz).is_none());
     }
 }
-

@@ -72,6 +72,7 @@ routes! {
     post "/api/v1/cases/{id}/transitions" => cases::transition_case;
     get "/api/v1/cases/{id}/duplicates" => cases::list_case_duplicates;
     post "/api/v1/cases/{id}/escalate" => cases::escalate_case;
+    post "/api/v1/cases/{id}/handover" => cases::hand_over_case;
     get "/api/v1/escalations" => escalations::list_escalations;
     post "/api/v1/escalations/{id}/decide" => escalations::decide_escalation;
     get "/api/v1/department-tasks" => escalations::list_department_tasks;

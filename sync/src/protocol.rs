@@ -191,6 +191,17 @@ pub struct CaseEscalateArgs {
     pub reason: String,
 }
 
+/// `case.hand_over`: the first-contact owner (首接负责) formally hands the case to another
+/// staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseHandOverArgs {
+    pub case_id: String,
+    /// User id of the new owner: an officer, community staff or a supervisor.
+    pub to_user_id: String,
+    pub reason: String,
+}
+
 /// `case.transition`: a validated workflow command, never a status value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -291,6 +302,7 @@ pub enum Mutation {
     CaseUpdateFields(CaseUpdateFieldsArgs),
     CaseComment(CaseCommentArgs),
     CaseEscalate(CaseEscalateArgs),
+    CaseHandOver(CaseHandOverArgs),
     VisitRecord(VisitRecordArgs),
     DiaryWrite(DiaryWriteArgs),
 }
@@ -304,12 +316,13 @@ fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
 
 impl Mutation {
     /// The wire names, for documentation and errors.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "case.report",
         "case.transition",
         "case.update_fields",
         "case.comment",
         "case.escalate",
+        "case.hand_over",
         "visit.record",
         "diary.write",
     ];
@@ -331,6 +344,7 @@ impl Mutation {
             "case.update_fields" => Ok(Mutation::CaseUpdateFields(args(value)?)),
             "case.comment" => Ok(Mutation::CaseComment(args(value)?)),
             "case.escalate" => Ok(Mutation::CaseEscalate(args(value)?)),
+            "case.hand_over" => Ok(Mutation::CaseHandOver(args(value)?)),
             "visit.record" => Ok(Mutation::VisitRecord(args(value)?)),
             "diary.write" => Ok(Mutation::DiaryWrite(args(value)?)),
             other => Err(SyncError::UnknownMutation {
@@ -347,6 +361,7 @@ impl Mutation {
             Mutation::CaseUpdateFields(_) => "case.update_fields",
             Mutation::CaseComment(_) => "case.comment",
             Mutation::CaseEscalate(_) => "case.escalate",
+            Mutation::CaseHandOver(_) => "case.hand_over",
             Mutation::VisitRecord(_) => "visit.record",
             Mutation::DiaryWrite(_) => "diary.write",
         }

@@ -395,6 +395,82 @@ async fn finishing_one_minute_late_is_overdue_and_deferral_pauses_the_clock(app:
     );
 }
 
+// ---- first contact ----------------------------------------------------------------------
+
+async fn the_first_contact_owner_hands_over_formally_with_from_to_and_reason(app: TestApp) {
+    let d = desk(&app).await;
+    let id = in_progress(&app, &d).await;
+    let supervisor_id = me(&app, &d.supervisor).await;
+    let staff_id = me(&app, &d.staff).await;
+    let before = detail(&app, &d.staff, &id).await;
+    assert_eq!(
+        before["case"]["first_contact_id"],
+        supervisor_id.as_str(),
+        "the first to act owns it"
+    );
+    let hand = |to: &str, reason: &str| json!({"to_user_id": to, "reason": reason});
+    // Not the owner: refused; to a resident or without a reason: refused; nothing changes.
+    let res = app
+        .post(&format!("/api/v1/cases/{id}/handover"))
+        .token(&d.staff)
+        .json(hand(&staff_id, "接手"))
+        .send()
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    let resident_id = me(&app, &d.resident).await;
+    let res = app
+        .post(&format!("/api/v1/cases/{id}/handover"))
+        .token(&d.supervisor)
+        .json(hand(&resident_id, "x"))
+        .send()
+        .await;
+    assert_eq!(
+        (res.status, res.body["field"].as_str()),
+        (422, Some("to_user_id")),
+        "{}",
+        res.text
+    );
+    let res = app
+        .post(&format!("/api/v1/cases/{id}/handover"))
+        .token(&d.supervisor)
+        .json(hand(&d.officer_id, " "))
+        .send()
+        .await;
+    assert_eq!(
+        (res.status, res.body["field"].as_str()),
+        (422, Some("reason")),
+        "{}",
+        res.text
+    );
+
+    let res = app
+        .post(&format!("/api/v1/cases/{id}/handover"))
+        .token(&d.supervisor)
+        .json(hand(&d.officer_id, "由网格内队员负责"))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["case"]["first_contact_id"], d.officer_id.as_str());
+    let entry = res.body["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "handover")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["evidence"]["from"], supervisor_id.as_str());
+    assert_eq!(entry["evidence"]["to"], d.officer_id.as_str());
+    assert_eq!(entry["note"], "由网格内队员负责");
+    // The new owner may hand it on.
+    let res = app
+        .post(&format!("/api/v1/cases/{id}/handover"))
+        .token(&d.officer)
+        .json(hand(&staff_id, "社区跟进"))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+}
+
 // ---- escalation -------------------------------------------------------------------------
 
 async fn an_escalation_to_three_departments_closes_only_after_all_three_and_a_verification(
@@ -886,6 +962,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(app: TestApp) {
 on_both_backends!(
     random_commands_by_random_roles_only_ever_walk_the_graph,
     the_handler_cannot_verify_and_a_failed_check_counts_rework,
+    the_first_contact_owner_hands_over_formally_with_from_to_and_reason,
     finishing_one_minute_late_is_overdue_and_deferral_pauses_the_clock,
     an_escalation_to_three_departments_closes_only_after_all_three_and_a_verification,
     an_officer_escalates_offline_through_sync,

@@ -302,6 +302,13 @@ fn cases(admin_id: &str) -> Vec<Case> {
             ALL,
         ),
         case(
+            M::POST,
+            "/api/v1/cases/{id}/handover",
+            "/api/v1/cases/unknown/handover",
+            Some(json!({"to_user_id": "x", "reason": "调岗"})),
+            ALL,
+        ),
+        case(
             M::GET,
             "/api/v1/escalations",
             "/api/v1/escalations",

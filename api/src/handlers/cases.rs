@@ -7,7 +7,9 @@ use chrono::Utc;
 use patrol_domain::case::{CaseCommand, CaseStatus, deadline};
 use patrol_domain::org::mask_phone;
 use patrol_domain::role::{Role, Scope};
-use patrol_sync::protocol::{CaseEscalateArgs, CaseReportArgs, CaseTransitionArgs};
+use patrol_sync::protocol::{
+    CaseEscalateArgs, CaseHandOverArgs, CaseReportArgs, CaseTransitionArgs,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -376,6 +378,38 @@ pub async fn list_case_duplicates(
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandOverRequest {
+    pub to_user_id: String,
+    pub reason: String,
+}
+
+/// 首接负责: the first-contact owner formally hands the case to another staff member.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn hand_over_case(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: Json<HandOverRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let args = CaseHandOverArgs {
+        case_id: path.into_inner(),
+        to_user_id: body.to_user_id,
+        reason: body.reason,
+    };
+    let st = state.clone();
+    let view = state
+        .run_db(move |conn| -> ApiResult<CaseDetail> {
+            let ctx = ctx(conn, &st, &user)?;
+            let applied = run(conn, |conn| cases::hand_over(conn, &ctx, &args))?;
+            detail(conn, &ctx, &applied.record)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(Debug, Deserialize)]

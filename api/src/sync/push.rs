@@ -173,6 +173,7 @@ fn case_of(m: &Mutation) -> Option<(&str, Vec<String>)> {
         Mutation::CaseUpdateFields(a) => Some((a.case_id.as_str(), Vec::new())),
         Mutation::CaseComment(a) => Some((a.case_id.as_str(), a.photos.clone())),
         Mutation::CaseEscalate(a) => Some((a.case_id.as_str(), Vec::new())),
+        Mutation::CaseHandOver(a) => Some((a.case_id.as_str(), Vec::new())),
         Mutation::VisitRecord(_) | Mutation::DiaryWrite(_) => None,
     }
 }
@@ -193,6 +194,7 @@ fn apply_one(
         }
         Ok(Mutation::CaseComment(a)) => cases::comment(conn, ctx, a)?.map(|a| a.conflict),
         Ok(Mutation::CaseEscalate(a)) => escalations::escalate(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::CaseHandOver(a)) => cases::hand_over(conn, ctx, a)?.map(|a| a.conflict),
         Ok(Mutation::DiaryWrite(a)) => diary::write(conn, ctx, a)?.map(|a| a.conflict),
         Ok(Mutation::VisitRecord(a)) => {
             visits::record(conn, ctx, a, &ctx.visit_rules)?.map(|a| a.conflict)
