@@ -11,5 +11,6 @@ pub mod points;
 pub mod role;
 pub mod seed;
 pub mod visit;
+pub mod whistle;
 
 pub use error::{DomainError, DomainResult};
