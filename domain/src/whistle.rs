@@ -199,6 +199,17 @@ fn text(field: &str, raw: &str, max: usize, required: bool) -> DomainResult<Stri
     Ok(t.to_owned())
 }
 
+/// Who raises whistles: community staff only.
+pub fn may_raise(role: Role) -> DomainResult<()> {
+    if role == Role::CommunityStaff {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(
+            "only community staff raise whistles",
+        ))
+    }
+}
+
 /// Raises a whistle in a community whose staff the actor is (the caller checks scope).
 pub fn raise(
     actor: &Actor,
@@ -207,11 +218,7 @@ pub fn raise(
     description: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<Raised> {
-    if actor.role != Role::CommunityStaff {
-        return Err(DomainError::forbidden(
-            "only community staff raise whistles",
-        ));
-    }
+    may_raise(actor.role)?;
     let title = text("title", title, MAX_TITLE_CHARS, true)?;
     let description = text("description", description, MAX_TEXT_CHARS, false)?;
     let by_lead = rules.lead_id.as_deref() == Some(actor.user_id.as_str());
