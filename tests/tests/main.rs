@@ -20,3 +20,4 @@ mod roles;
 mod schema;
 mod sync;
 mod visits;
+mod whistles;
