@@ -278,6 +278,13 @@ async fn a_take_after_the_deadline_is_late_and_an_untaken_one_is_overdue(app: Te
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.body["taken_late"], true);
     assert_eq!(res.body["overdue"], false);
+    // Points for the on-time take only (whistle_answered_on_time, 3 points).
+    let res = app
+        .get("/api/v1/points/balances")
+        .token(&w.officer)
+        .send()
+        .await;
+    assert_eq!(res.body[0]["points"], 3, "{}", res.text);
     // Taken once.
     let res = act(&app, &w.officer, sid, "take", Some(json!({}))).await;
     assert_eq!(res.status, 409);
