@@ -217,6 +217,9 @@ fn insert_org(conn: &mut DbConn, d: &DemoDistrict) -> ApiResult<()> {
                     max_lon: max.lon,
                     created_at: now,
                     updated_at: now,
+                    lead_user_id: None,
+                    whistle_sign_off: true,
+                    whistle_take_minutes: patrol_domain::whistle::DEFAULT_TAKE_MINUTES,
                 },
             )?;
             for g in &c.grid_cells {

@@ -24,6 +24,7 @@ pub mod routes;
 pub mod state;
 pub mod sync;
 pub mod visits;
+pub mod whistles;
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -5,7 +5,7 @@ use actix_web::web;
 
 use crate::handlers::{
     auth, blobs, cases, diary, escalations, health, lists, org, people, points, public, sync,
-    visits,
+    visits, whistles,
 };
 
 macro_rules! routes {
@@ -99,6 +99,16 @@ routes! {
     get "/api/v1/diary/{entry_id}" => diary::get_diary_history;
     post "/api/v1/diary/{entry_id}/sign-off" => diary::sign_off_diary;
     post "/api/v1/diary/{entry_id}/comments" => diary::comment_diary;
+
+    put "/api/v1/communities/{code}/whistle-settings" => whistles::update_whistle_settings;
+    post "/api/v1/whistles" => whistles::create_whistle;
+    get "/api/v1/whistles" => whistles::list_whistles;
+    get "/api/v1/whistles/{id}" => whistles::get_whistle;
+    post "/api/v1/whistles/{id}/sign-off" => whistles::sign_off_whistle;
+    post "/api/v1/whistles/{id}/take" => whistles::take_whistle;
+    post "/api/v1/whistles/{id}/rate" => whistles::rate_whistle;
+    post "/api/v1/whistles/{id}/withdraw" => whistles::withdraw_whistle;
+    get "/api/v1/reports/whistles" => whistles::get_whistle_report;
 
     post "/api/v1/sync/push" => sync::push_mutations;
     post "/api/v1/sync/pull" => sync::pull_changes;

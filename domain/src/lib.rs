@@ -13,5 +13,6 @@ pub mod points;
 pub mod role;
 pub mod seed;
 pub mod visit;
+pub mod whistle;
 
 pub use error::{DomainError, DomainResult};

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use patrol_domain::case::CaseCommand;
+use patrol_domain::whistle::WhistleCommand;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -126,7 +127,7 @@ pub enum ChangeOp {
 /// One record's change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// `case`, `case_activity`, `photo`, `conflict`.
+    /// `case`, `case_activity`, `visit`, `diary_entry`, `whistle`, `photo`, `conflict`.
     pub entity: String,
     pub id: String,
     pub op: ChangeOp,
@@ -294,6 +295,104 @@ pub struct DiaryWriteArgs {
     pub links: DiaryLinks,
 }
 
+/// `whistle.raise`: community staff raise a whistle (吹哨) for their community, with an id
+/// made on the device so an offline raise keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhistleRaiseArgs {
+    pub whistle_id: String,
+    pub community_code: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Cases in the same community the whistle is about.
+    #[serde(default)]
+    pub case_ids: Vec<String>,
+}
+
+/// `whistle.sign_off`: the community's lead approves or declines (with a reason).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhistleSignOffArgs {
+    pub whistle_id: String,
+    pub approve: bool,
+    pub reason: Option<String>,
+}
+
+/// `whistle.take`: city management takes the whistle (接单, 报到).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhistleTakeArgs {
+    pub whistle_id: String,
+    pub note: Option<String>,
+}
+
+/// `whistle.rate`: the community rates the response, 1 to 5, once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhistleRateArgs {
+    pub whistle_id: String,
+    /// Any integer is read; the rule (1 to 5) answers with the field named.
+    pub rating: i64,
+    pub comment: Option<String>,
+}
+
+/// `whistle.withdraw`: the raiser takes the whistle back before it is taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhistleWithdrawArgs {
+    pub whistle_id: String,
+}
+
+/// A command on an existing whistle, whichever mutation carried it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhistleCommandArgs {
+    pub whistle_id: String,
+    pub command: WhistleCommand,
+}
+
+impl From<WhistleSignOffArgs> for WhistleCommandArgs {
+    fn from(a: WhistleSignOffArgs) -> Self {
+        Self {
+            whistle_id: a.whistle_id,
+            command: WhistleCommand::SignOff {
+                approve: a.approve,
+                reason: a.reason,
+            },
+        }
+    }
+}
+
+impl From<WhistleTakeArgs> for WhistleCommandArgs {
+    fn from(a: WhistleTakeArgs) -> Self {
+        Self {
+            whistle_id: a.whistle_id,
+            command: WhistleCommand::Take { note: a.note },
+        }
+    }
+}
+
+impl From<WhistleRateArgs> for WhistleCommandArgs {
+    fn from(a: WhistleRateArgs) -> Self {
+        Self {
+            whistle_id: a.whistle_id,
+            command: WhistleCommand::Rate {
+                rating: a.rating,
+                comment: a.comment,
+            },
+        }
+    }
+}
+
+impl From<WhistleWithdrawArgs> for WhistleCommandArgs {
+    fn from(a: WhistleWithdrawArgs) -> Self {
+        Self {
+            whistle_id: a.whistle_id,
+            command: WhistleCommand::Withdraw,
+        }
+    }
+}
+
 /// Every mutation this server executes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
@@ -305,6 +404,9 @@ pub enum Mutation {
     CaseHandOver(CaseHandOverArgs),
     VisitRecord(VisitRecordArgs),
     DiaryWrite(DiaryWriteArgs),
+    WhistleRaise(WhistleRaiseArgs),
+    /// `whistle.sign_off`, `whistle.take`, `whistle.rate` or `whistle.withdraw`.
+    WhistleCommand(WhistleCommandArgs),
 }
 
 fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
@@ -316,7 +418,7 @@ fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
 
 impl Mutation {
     /// The wire names, for documentation and errors.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 13] = [
         "case.report",
         "case.transition",
         "case.update_fields",
@@ -325,6 +427,11 @@ impl Mutation {
         "case.hand_over",
         "visit.record",
         "diary.write",
+        "whistle.raise",
+        "whistle.sign_off",
+        "whistle.take",
+        "whistle.rate",
+        "whistle.withdraw",
     ];
 
     /// Reads a mutation from its envelope.
@@ -347,6 +454,19 @@ impl Mutation {
             "case.hand_over" => Ok(Mutation::CaseHandOver(args(value)?)),
             "visit.record" => Ok(Mutation::VisitRecord(args(value)?)),
             "diary.write" => Ok(Mutation::DiaryWrite(args(value)?)),
+            "whistle.raise" => Ok(Mutation::WhistleRaise(args(value)?)),
+            "whistle.sign_off" => Ok(Mutation::WhistleCommand(
+                args::<WhistleSignOffArgs>(value)?.into(),
+            )),
+            "whistle.take" => Ok(Mutation::WhistleCommand(
+                args::<WhistleTakeArgs>(value)?.into(),
+            )),
+            "whistle.rate" => Ok(Mutation::WhistleCommand(
+                args::<WhistleRateArgs>(value)?.into(),
+            )),
+            "whistle.withdraw" => Ok(Mutation::WhistleCommand(
+                args::<WhistleWithdrawArgs>(value)?.into(),
+            )),
             other => Err(SyncError::UnknownMutation {
                 name: other.to_owned(),
             }),
@@ -364,6 +484,13 @@ impl Mutation {
             Mutation::CaseHandOver(_) => "case.hand_over",
             Mutation::VisitRecord(_) => "visit.record",
             Mutation::DiaryWrite(_) => "diary.write",
+            Mutation::WhistleRaise(_) => "whistle.raise",
+            Mutation::WhistleCommand(a) => match a.command {
+                WhistleCommand::SignOff { .. } => "whistle.sign_off",
+                WhistleCommand::Take { .. } => "whistle.take",
+                WhistleCommand::Rate { .. } => "whistle.rate",
+                WhistleCommand::Withdraw => "whistle.withdraw",
+            },
         }
     }
 }
@@ -450,6 +577,32 @@ mod tests {
         let huge = json!({"case_id": "x", "text": "a".repeat(MAX_MUTATION_BYTES)});
         assert!(matches!(
             Mutation::parse("case.comment", &huge),
+            Err(SyncError::InvalidArgs { .. })
+        ));
+    }
+
+    #[test]
+    fn whistle_mutations_parse_into_their_commands_and_keep_their_names() {
+        let cases = [
+            (
+                "whistle.sign_off",
+                json!({"whistle_id": "w", "approve": false, "reason": "不属于职责"}),
+            ),
+            ("whistle.take", json!({"whistle_id": "w", "note": null})),
+            ("whistle.rate", json!({"whistle_id": "w", "rating": 6})),
+            ("whistle.withdraw", json!({"whistle_id": "w"})),
+            (
+                "whistle.raise",
+                json!({"whistle_id": "w", "community_code": "C1", "title": "t"}),
+            ),
+        ];
+        for (name, value) in cases {
+            let m = Mutation::parse(name, &value).unwrap();
+            assert_eq!(m.name(), name);
+            assert!(Mutation::NAMES.contains(&name));
+        }
+        assert!(matches!(
+            Mutation::parse("whistle.take", &json!({"whistle_id": "w", "rating": 5})),
             Err(SyncError::InvalidArgs { .. })
         ));
     }

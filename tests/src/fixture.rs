@@ -63,6 +63,9 @@ fn community(street_id: &str, code: &str, lon0: f64) -> CommunityRow {
         max_lon: lon0 + 0.01,
         created_at: now,
         updated_at: now,
+        lead_user_id: None,
+        whistle_sign_off: true,
+        whistle_take_minutes: patrol_domain::whistle::DEFAULT_TAKE_MINUTES,
     }
 }
 

@@ -21,3 +21,4 @@ mod roles;
 mod schema;
 mod sync;
 mod visits;
+mod whistles;

@@ -38,6 +38,9 @@ diesel::table! {
         max_lon -> Double,
         created_at -> BigInt,
         updated_at -> BigInt,
+        lead_user_id -> Nullable<Text>,
+        whistle_sign_off -> Bool,
+        whistle_take_minutes -> Integer,
     }
 }
 
@@ -508,12 +511,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    whistles (id) {
+        id -> Text,
+        community_id -> Text,
+        raised_by -> Text,
+        title -> Text,
+        description -> Text,
+        status -> Text,
+        signed_off_by -> Nullable<Text>,
+        signed_off_at -> Nullable<BigInt>,
+        decline_reason -> Nullable<Text>,
+        raised_at -> Nullable<BigInt>,
+        take_due_at -> Nullable<BigInt>,
+        taken_by -> Nullable<Text>,
+        taken_at -> Nullable<BigInt>,
+        taken_late -> Nullable<Bool>,
+        response_note -> Nullable<Text>,
+        rating -> Nullable<Integer>,
+        rating_comment -> Nullable<Text>,
+        rated_by -> Nullable<Text>,
+        rated_at -> Nullable<BigInt>,
+        observed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    whistle_cases (whistle_id, case_id) {
+        whistle_id -> Text,
+        case_id -> Text,
+    }
+}
+
 diesel::joinable!(streets -> districts (district_id));
 diesel::joinable!(communities -> streets (street_id));
 diesel::joinable!(grid_cells -> communities (community_id));
 diesel::joinable!(compounds -> communities (community_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(case_activities -> cases (case_id));
+diesel::joinable!(whistles -> communities (community_id));
+diesel::joinable!(whistle_cases -> whistles (whistle_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -551,6 +591,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     points_claims,
     points_entries,
     points_chain,
+    whistles,
+    whistle_cases,
 );
 
 /// Every table and its columns in declaration order; the schema test compares this with
@@ -594,6 +636,9 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "max_lon",
             "created_at",
             "updated_at",
+            "lead_user_id",
+            "whistle_sign_off",
+            "whistle_take_minutes",
         ],
     ),
     (
@@ -1010,6 +1055,35 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "created_at",
         ],
     ),
+    (
+        "whistles",
+        &[
+            "id",
+            "community_id",
+            "raised_by",
+            "title",
+            "description",
+            "status",
+            "signed_off_by",
+            "signed_off_at",
+            "decline_reason",
+            "raised_at",
+            "take_due_at",
+            "taken_by",
+            "taken_at",
+            "taken_late",
+            "response_note",
+            "rating",
+            "rating_comment",
+            "rated_by",
+            "rated_at",
+            "observed_at",
+            "created_at",
+            "updated_at",
+            "version",
+        ],
+    ),
+    ("whistle_cases", &["whistle_id", "case_id"]),
     (
         "change_log",
         &[

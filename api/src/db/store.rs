@@ -90,6 +90,12 @@ pub struct CommunityRow {
     pub max_lon: f64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The community's lead (a community staff account), who signs whistles off.
+    pub lead_user_id: Option<String>,
+    /// Must the lead sign a whistle off before it goes out to city management?
+    pub whistle_sign_off: bool,
+    /// Minutes city management has to take a raised whistle.
+    pub whistle_take_minutes: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -14,6 +14,7 @@ pub mod points;
 pub mod public;
 pub mod sync;
 pub mod visits;
+pub mod whistles;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

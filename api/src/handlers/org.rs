@@ -390,6 +390,9 @@ pub async fn create_community(
                     max_lon,
                     created_at: now,
                     updated_at: now,
+                    lead_user_id: None,
+                    whistle_sign_off: true,
+                    whistle_take_minutes: patrol_domain::whistle::DEFAULT_TAKE_MINUTES,
                 };
                 store::insert_community(conn, &row)?;
                 store::audit(

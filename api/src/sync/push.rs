@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::ids::now_ms;
 use crate::state::AppState;
 use crate::sync::changes;
-use crate::{diary, escalations, visits};
+use crate::{diary, escalations, visits, whistles};
 
 /// A crash point between the steps of applying a mutation (tests only: the `failpoints`
 /// feature). Configured with `return(<client id>)`, it fails that client's pushes at this
@@ -174,7 +174,19 @@ fn case_of(m: &Mutation) -> Option<(&str, Vec<String>)> {
         Mutation::CaseComment(a) => Some((a.case_id.as_str(), a.photos.clone())),
         Mutation::CaseEscalate(a) => Some((a.case_id.as_str(), Vec::new())),
         Mutation::CaseHandOver(a) => Some((a.case_id.as_str(), Vec::new())),
-        Mutation::VisitRecord(_) | Mutation::DiaryWrite(_) => None,
+        Mutation::VisitRecord(_)
+        | Mutation::DiaryWrite(_)
+        | Mutation::WhistleRaise(_)
+        | Mutation::WhistleCommand(_) => None,
+    }
+}
+
+/// The whistle a mutation is about.
+fn whistle_of(m: &Mutation) -> Option<&str> {
+    match m {
+        Mutation::WhistleRaise(a) => Some(&a.whistle_id),
+        Mutation::WhistleCommand(a) => Some(&a.whistle_id),
+        _ => None,
     }
 }
 
@@ -199,6 +211,8 @@ fn apply_one(
         Ok(Mutation::VisitRecord(a)) => {
             visits::record(conn, ctx, a, &ctx.visit_rules)?.map(|a| a.conflict)
         }
+        Ok(Mutation::WhistleRaise(a)) => whistles::raise(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::WhistleCommand(a)) => whistles::command(conn, ctx, a)?.map(|a| a.conflict),
         Err(SyncError::UnknownMutation { name }) => Err(DomainError::invalid(
             "name",
             format!(
@@ -234,15 +248,25 @@ fn apply_one(
             } else {
                 crate::db::store::case_by_id(conn, &entity_id)?
             };
+            let whistle_id = mutation.as_ref().ok().and_then(whistle_of);
+            let whistle = match whistle_id {
+                Some(id) => whistles::current_payload(conn, ctx, id)?,
+                None => None,
+            };
+            let about_state = !matches!(
+                e,
+                DomainError::Forbidden { .. } | DomainError::NotFound { .. }
+            );
             let current = case
                 .as_ref()
-                .filter(|_| {
-                    !matches!(
-                        e,
-                        DomainError::Forbidden { .. } | DomainError::NotFound { .. }
-                    )
-                })
-                .map(changes::case_payload);
+                .filter(|_| about_state)
+                .map(changes::case_payload)
+                .or_else(|| {
+                    whistle
+                        .as_ref()
+                        .filter(|_| about_state)
+                        .map(|(v, _)| v.clone())
+                });
             if case.is_some() && !matches!(mutation, Ok(Mutation::CaseReport(_))) {
                 cases::keep_evidence(
                     conn,
@@ -257,22 +281,20 @@ fn apply_one(
             } else {
                 "rejected"
             };
+            let (entity, entity_id) = match (entity_id.is_empty(), whistle_id) {
+                (false, _) => ("case", entity_id.as_str()),
+                (true, Some(id)) => ("whistle", id),
+                (true, None) => ("mutation", env.name.as_str()),
+            };
             let conflict = cases::record_conflict(
                 conn,
                 ctx,
                 kind,
-                if entity_id.is_empty() {
-                    "mutation"
-                } else {
-                    "case"
-                },
-                if entity_id.is_empty() {
-                    &env.name
-                } else {
-                    &entity_id
-                },
+                entity,
+                entity_id,
                 case.as_ref()
                     .map(|c| c.community_id.as_str())
+                    .or(whistle.as_ref().map(|(_, c)| c.as_str()))
                     .filter(|_| kind != "forbidden"),
                 json!({ "mutation": env.name, "args": env.args, "error": e.to_string(), "current": current }),
             )?;
