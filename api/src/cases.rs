@@ -148,19 +148,37 @@ pub fn check_evidence(evidence: &[String]) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// May the actor act on this case at all? Outsiders get "not found", never a hint.
-/// Residents see what they reported or follow; departments what they handle or have a
-/// task on; the joint-meeting office what was escalated to it.
-fn may_touch(conn: &mut DbConn, ctx: &Ctx, c: &CaseRow) -> Result<bool, StoreError> {
+/// What an actor wants to do with a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read it, and give workflow commands (the state machine checks each one's role).
+    Read,
+    /// Change its descriptive fields or comment on it.
+    Edit,
+}
+
+/// May the actor read (or edit) this case? Outsiders get "not found", never a hint.
+/// Readers: residents what they reported or follow; departments what they handle or
+/// have a task on; the joint-meeting office what was escalated to it; staff their scope.
+/// Editors: the reporter and staff in scope only (followers and departments read).
+fn may_touch(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    c: &CaseRow,
+    access: Access,
+) -> Result<bool, StoreError> {
     let a = &ctx.actor;
     let own = c.reporter_id.as_deref() == Some(a.user_id.as_str());
+    let edit = access == Access::Edit;
     Ok(match a.role {
         Role::Admin => true,
-        Role::Resident => own || workflow::follows(conn, &c.id, &a.user_id)?,
+        Role::Resident => own || (!edit && workflow::follows(conn, &c.id, &a.user_id)?),
         Role::Department => {
-            c.handler_id.as_deref() == Some(a.user_id.as_str())
-                || workflow::has_task_on(conn, &c.id, &a.user_id)?
-                || (ctx.joint_office && !workflow::escalations_of_case(conn, &c.id)?.is_empty())
+            !edit
+                && (c.handler_id.as_deref() == Some(a.user_id.as_str())
+                    || workflow::has_task_on(conn, &c.id, &a.user_id)?
+                    || (ctx.joint_office
+                        && !workflow::escalations_of_case(conn, &c.id)?.is_empty()))
         }
         _ => ctx.scope.includes_community(&c.community_id) || own,
     })
@@ -202,18 +220,21 @@ pub fn duplicate_suggestions(
 /// A case the actor may read, or `None` (also when it exists out of scope).
 pub fn visible(conn: &mut DbConn, ctx: &Ctx, case_id: &str) -> Result<Option<CaseRow>, StoreError> {
     match store::case_by_id(conn, case_id)? {
-        Some(c) if may_touch(conn, ctx, &c)? => Ok(Some(c)),
+        Some(c) if may_touch(conn, ctx, &c, Access::Read)? => Ok(Some(c)),
         _ => Ok(None),
     }
 }
 
-fn load_for(
+/// Loads a case for a command, locked for the rest of the write transaction.
+pub fn load_for(
     conn: &mut DbConn,
     ctx: &Ctx,
     case_id: &str,
+    access: Access,
 ) -> Result<Result<CaseRow, DomainError>, StoreError> {
+    store::lock_row(conn, store::LockTable::Cases, case_id)?;
     Ok(match store::case_by_id(conn, case_id)? {
-        Some(c) if may_touch(conn, ctx, &c)? => Ok(c),
+        Some(c) if may_touch(conn, ctx, &c, access)? => Ok(c),
         Some(_) if ctx.actor.role.is_community_scoped() || ctx.actor.role == Role::Supervisor => {
             Err(DomainError::forbidden(
                 "this case's community is not (or no longer) in your scope",
@@ -229,6 +250,9 @@ fn state_of(conn: &mut DbConn, ctx: &Ctx, c: &CaseRow) -> Result<CaseState, Stor
     let open_tasks = workflow::open_task_count(conn, &c.id)?;
     let mut state = stored_state(c)?;
     state.open_department_tasks = u32::try_from(open_tasks).unwrap_or(u32::MAX);
+    state.escalation_pending = workflow::escalations_of_case(conn, &c.id)?
+        .iter()
+        .any(|e| e.status == patrol_domain::escalation::EscalationStatus::Pending.as_str());
     state.follow_up_open = c.closed_at.is_some_and(|closed| {
         deadline::follow_up_open(at_ms(closed), ctx.policy.follow_up_days, Utc::now())
     });
@@ -255,6 +279,7 @@ fn stored_state(c: &CaseRow) -> Result<CaseState, StoreError> {
         resolved_by: c.resolved_by.clone(),
         deferred_from,
         open_department_tasks: 0,
+        escalation_pending: false,
         self_handled: c.self_handled,
         follow_up_open: false,
     })
@@ -595,7 +620,7 @@ fn follow_up_case(conn: &mut DbConn, ctx: &Ctx, old: &CaseRow, comment: &str) ->
 /// command whose effect is already the case's state (two officers resolving the same
 /// case offline) succeeds without a second transition; its evidence is still added.
 pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> CommandResult {
-    let mut c = match load_for(conn, ctx, &args.case_id)? {
+    let mut c = match load_for(conn, ctx, &args.case_id, Access::Read)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -759,7 +784,7 @@ fn is_gone(status: &str) -> bool {
 /// `case.update_fields`: descriptive fields merge per field (a concurrent edit applies
 /// and is recorded with both values); priority is the supervisor's.
 pub fn update_fields(conn: &mut DbConn, ctx: &Ctx, args: &CaseUpdateFieldsArgs) -> CommandResult {
-    let mut c = match load_for(conn, ctx, &args.case_id)? {
+    let mut c = match load_for(conn, ctx, &args.case_id, Access::Edit)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -874,7 +899,7 @@ pub fn update_fields(conn: &mut DbConn, ctx: &Ctx, args: &CaseUpdateFieldsArgs) 
 /// `case.hand_over`: the first-contact owner (首接负责) changes, recorded with from, to and
 /// reason.
 pub fn hand_over(conn: &mut DbConn, ctx: &Ctx, args: &CaseHandOverArgs) -> CommandResult {
-    let mut c = match load_for(conn, ctx, &args.case_id)? {
+    let mut c = match load_for(conn, ctx, &args.case_id, Access::Read)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -888,11 +913,16 @@ pub fn hand_over(conn: &mut DbConn, ctx: &Ctx, args: &CaseHandOverArgs) -> Comma
             "no such active account",
         )));
     };
-    let reason =
-        match case::check_handover(&state, &ctx.actor, &args.to_user_id, to_role, &args.reason) {
-            Ok(r) => r.to_owned(),
-            Err(e) => return Ok(Err(e)),
-        };
+    let to = crate::auth::AuthUser {
+        id: args.to_user_id.clone(),
+        role: to_role,
+    };
+    let covers = crate::org::scope::scope_of(conn, &to)?.includes_community(&c.community_id);
+    let recipient = (args.to_user_id.as_str(), to_role, covers);
+    let reason = match case::check_handover(&state, &ctx.actor, recipient, &args.reason) {
+        Ok(r) => r.to_owned(),
+        Err(e) => return Ok(Err(e)),
+    };
     let from = c.first_contact_id.replace(args.to_user_id.clone());
     save(conn, &mut c)?;
     let a = activity(
@@ -911,7 +941,7 @@ pub fn hand_over(conn: &mut DbConn, ctx: &Ctx, args: &CaseHandOverArgs) -> Comma
 
 /// `case.comment`: append-only; never conflicts, except with a case that is gone.
 pub fn comment(conn: &mut DbConn, ctx: &Ctx, args: &CaseCommentArgs) -> CommandResult {
-    let c = match load_for(conn, ctx, &args.case_id)? {
+    let c = match load_for(conn, ctx, &args.case_id, Access::Edit)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -940,7 +970,7 @@ pub fn keep_evidence(
     photos: &[String],
 ) -> Result<(), StoreError> {
     if let Some(c) = store::case_by_id(conn, case_id)?
-        && may_touch(conn, ctx, &c)?
+        && may_touch(conn, ctx, &c, Access::Read)?
     {
         let a = activity(&c, ctx, "rejected_attempt", "", command.clone());
         add_activity(conn, &c, &a)?;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use patrol_sync::protocol::CaseEscalateArgs;
 
-use crate::cases::{Applied, CommandResult, Ctx, at_ms};
+use crate::cases::{Access, Applied, CommandResult, Ctx, at_ms, load_for};
 use crate::db::store::{self, ActivityRow};
 use crate::db::workflow::{self, EscalationRow, TaskRow};
 use crate::db::{DbConn, StoreError};
@@ -150,14 +150,10 @@ pub fn escalate(
     ctx: &Ctx,
     args: &CaseEscalateArgs,
 ) -> CommandResult<EscalationRow> {
-    let Some(c) = crate::cases::visible(conn, ctx, &args.case_id)? else {
-        return refuse(DomainError::not_found(format!("case {}", args.case_id)));
+    let c = match load_for(conn, ctx, &args.case_id, Access::Read)? {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
     };
-    if ctx.actor.role == Role::Officer && !ctx.scope.includes_community(&c.community_id) {
-        return refuse(DomainError::forbidden(
-            "this case's community is not (or no longer) in your scope",
-        ));
-    }
     let status: CaseStatus = c
         .status
         .parse()
@@ -206,11 +202,24 @@ pub fn decide(
     escalation_id: &str,
     args: &DecideArgs,
 ) -> CommandResult<(EscalationRow, Vec<TaskRow>)> {
-    let Some(mut e) = workflow::escalation_by_id(conn, escalation_id)? else {
+    let Some(found) = workflow::escalation_by_id(conn, escalation_id)? else {
         return refuse(DomainError::not_found(format!(
             "escalation {escalation_id}"
         )));
     };
+    // One decision per escalation, and none on a case that is no longer open.
+    store::lock_row(conn, store::LockTable::Cases, &found.case_id)?;
+    let Some(mut e) = workflow::escalation_by_id(conn, escalation_id)? else {
+        return Err(StoreError::NotFound);
+    };
+    let case_open = store::case_by_id(conn, &e.case_id)?
+        .and_then(|c| c.status.parse::<CaseStatus>().ok())
+        .is_some_and(|s| s.is_open() && s != CaseStatus::Resolved);
+    if !case_open && status_of(&e)? == EscalationStatus::Pending {
+        return refuse(DomainError::conflict(
+            "the case was resolved, closed or dismissed meanwhile; nothing to assign",
+        ));
+    }
     let decision = match (&args.decline_reason, args.departments.is_empty()) {
         (Some(reason), true) => Decision::Decline {
             reason: reason.clone(),
@@ -316,10 +325,15 @@ pub fn complete_task(
     task_id: &str,
     args: &CompleteArgs,
 ) -> CommandResult<TaskRow> {
-    let Some(mut t) = workflow::task_by_id(conn, task_id)?
-        .filter(|t| ctx.actor.role == Role::Admin || t.department_id == ctx.actor.user_id)
+    let Some(found) =
+        workflow::task_by_id(conn, task_id)?.filter(|t| t.department_id == ctx.actor.user_id)
     else {
         return refuse(DomainError::not_found(format!("task {task_id}")));
+    };
+    // Tasks of one case complete one at a time, so the last one sees all the others done.
+    store::lock_row(conn, store::LockTable::Cases, &found.case_id)?;
+    let Some(mut t) = workflow::task_by_id(conn, task_id)? else {
+        return Err(StoreError::NotFound);
     };
     let response = match escalation::check_complete(
         &ctx.actor.user_id,

@@ -415,6 +415,7 @@ pub fn command(
     ctx: &Ctx,
     args: &WhistleCommandArgs,
 ) -> CommandResult<WhistleRow> {
+    store::lock_row(conn, store::LockTable::Whistles, &args.whistle_id)?;
     let mut w = match load_for(conn, ctx, &args.whistle_id)? {
         Ok(w) => w,
         Err(e) => return Ok(Err(e)),

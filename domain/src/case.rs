@@ -353,6 +353,9 @@ pub struct CaseState {
     pub deferred_from: Option<CaseStatus>,
     /// Escalation tasks of departments (外循环) not yet done; the case cannot close until 0.
     pub open_department_tasks: u32,
+    /// Escalated and waiting for the joint-meeting office's decision: it cannot close yet.
+    #[serde(default)]
+    pub escalation_pending: bool,
     /// Created and resolved on the spot by an officer (就地处置).
     pub self_handled: bool,
     /// Is the reporter's follow-up window (rating, "not fixed") still open? The caller
@@ -373,6 +376,7 @@ impl CaseState {
             resolved_by: None,
             deferred_from: None,
             open_department_tasks: 0,
+            escalation_pending: false,
             self_handled: false,
             follow_up_open: false,
         }
@@ -680,6 +684,12 @@ pub fn apply(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> DomainResul
             require_verifier(state, actor)?;
             if *passed {
                 // Escalated cases (外循环) close only once every department has answered.
+                if state.escalation_pending {
+                    return Err(DomainError::conflict(
+                        "cannot close the case: it is with the joint-meeting office, which has \
+                         not yet decided (current status: resolved)",
+                    ));
+                }
                 if state.open_department_tasks > 0 {
                     return Err(DomainError::conflict(format!(
                         "cannot close the case: {} department task(s) are still open",
@@ -803,6 +813,7 @@ pub fn self_handled(actor: &Actor, evidence: &[String]) -> DomainResult<CaseStat
         resolved_by: Some(actor.user_id.clone()),
         deferred_from: None,
         open_department_tasks: 0,
+        escalation_pending: false,
         self_handled: true,
         follow_up_open: false,
     })
@@ -811,12 +822,12 @@ pub fn self_handled(actor: &Actor, evidence: &[String]) -> DomainResult<CaseStat
 /// 首接负责: the first-contact owner hands the case to another staff member, formally,
 /// with a reason. Only the current owner or a supervisor/admin may; only while the case
 /// is open; only to a community or city-management staff member (`to_role`) other than
-/// the current owner. Returns the trimmed reason.
+/// the current owner, who covers the case's community (`to_covers`). Returns the trimmed
+/// reason.
 pub fn check_handover<'a>(
     state: &CaseState,
     actor: &Actor,
-    to_user_id: &str,
-    to_role: Role,
+    (to_user_id, to_role, to_covers): (&str, Role, bool),
     reason: &'a str,
 ) -> DomainResult<&'a str> {
     let owner = state.first_contact_id.as_deref() == Some(actor.user_id.as_str());
@@ -846,6 +857,12 @@ pub fn check_handover<'a>(
         return Err(DomainError::invalid(
             "to_user_id",
             "that person already owns the case",
+        ));
+    }
+    if !to_covers {
+        return Err(DomainError::invalid(
+            "to_user_id",
+            "that person does not cover this case's community",
         ));
     }
     required_text("reason", reason)
@@ -2081,6 +2098,12 @@ mod tests {
         assert_eq!(t.to, CaseStatus::Dispatched);
 
         state.open_department_tasks = 0;
+        state.escalation_pending = true;
+        assert!(matches!(
+            apply(&state, &verify(true), &supervisor()),
+            Err(DomainError::Conflict { .. })
+        ));
+        state.escalation_pending = false;
         let t = apply(&state, &verify(true), &supervisor()).unwrap();
         assert_eq!(t.to, CaseStatus::Closed);
     }
@@ -2159,21 +2182,22 @@ mod tests {
         let state = case_in(CaseStatus::Dispatched);
         let owner = officer();
         assert_eq!(
-            check_handover(&state, &owner, "off_2", Role::Officer, " 调岗 "),
+            check_handover(&state, &owner, ("off_2", Role::Officer, true), " 调岗 "),
             Ok("调岗")
         );
-        assert!(check_handover(&state, &supervisor(), "off_2", Role::Officer, "x").is_ok());
+        assert!(check_handover(&state, &supervisor(), ("off_2", Role::Officer, true), "x").is_ok());
         assert!(matches!(
-            check_handover(&state, &reporter(), "off_2", Role::Officer, "x"),
+            check_handover(&state, &reporter(), ("off_2", Role::Officer, true), "x"),
             Err(DomainError::Forbidden { .. })
         ));
-        for (to, role, reason) in [
-            ("res_2", Role::Resident, "x"),
-            (OFFICER, Role::Officer, "x"),
-            ("off_2", Role::Officer, "  "),
+        for (to, reason) in [
+            (("res_2", Role::Resident, true), "x"),
+            ((OFFICER, Role::Officer, true), "x"),
+            (("off_2", Role::Officer, false), "x"),
+            (("off_2", Role::Officer, true), "  "),
         ] {
             assert!(matches!(
-                check_handover(&state, &owner, to, role, reason),
+                check_handover(&state, &owner, to, reason),
                 Err(DomainError::Invalid { .. })
             ));
         }
@@ -2181,8 +2205,7 @@ mod tests {
             check_handover(
                 &case_in(CaseStatus::Closed),
                 &owner,
-                "off_2",
-                Role::Officer,
+                ("off_2", Role::Officer, true),
                 "x"
             ),
             Err(DomainError::Conflict { .. })

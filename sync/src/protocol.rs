@@ -138,6 +138,11 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {
     pub changes: Vec<Change>,
+    /// The cursor this page continues from, exactly as the client sent it (absent on a
+    /// first pull). A client applies only an answer to the request it is waiting for: a
+    /// late answer to an older request could carry a cursor past rows it never saw.
+    #[serde(default)]
+    pub after: Option<String>,
     pub cursor: String,
     pub has_more: bool,
     /// The client's last applied mutation id, read in the same snapshot as the changes:

@@ -1079,3 +1079,26 @@ pub fn community_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<Commun
         .first(conn)
         .found()
 }
+
+/// Locks a row of `table` (`cases` or `whistles`) for the rest of the write transaction,
+/// so two commands on the same record cannot both read the old state on PostgreSQL
+/// (READ COMMITTED). SQLite needs nothing: `BEGIN IMMEDIATE` already admits one writer.
+pub fn lock_row(conn: &mut DbConn, table: LockTable, id: &str) -> StoreResult<()> {
+    if let DbConn::Pg(_) = conn {
+        let sql = match table {
+            LockTable::Cases => "SELECT 1 FROM cases WHERE id = $1 FOR UPDATE",
+            LockTable::Whistles => "SELECT 1 FROM whistles WHERE id = $1 FOR UPDATE",
+        };
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The tables [`lock_row`] locks rows of.
+#[derive(Debug, Clone, Copy)]
+pub enum LockTable {
+    Cases,
+    Whistles,
+}

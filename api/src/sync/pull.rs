@@ -293,6 +293,7 @@ pub fn pull(
         }
         Ok(PullResponse {
             changes,
+            after: req.cursor.clone(),
             cursor: cur.encode(key),
             has_more,
             last_mutation_id: last_id(conn, &req.client_id)?,

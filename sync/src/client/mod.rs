@@ -245,6 +245,12 @@ impl Engine {
             .collect()
     }
 
+    /// Ids of the synced records of one kind (`case`, `whistle`...), in id order: what a
+    /// list screen shows before opening one with [`Engine::case`].
+    pub fn ids(&mut self, entity: &str) -> Result<Vec<String>, ClientError> {
+        store::replica_ids(&mut self.conn, entity)
+    }
+
     /// Conflicts received, from push results and from pulls, by conflict id.
     pub fn conflicts(&mut self) -> Result<BTreeMap<String, Value>, ClientError> {
         #[derive(QueryableByName)]
@@ -508,6 +514,14 @@ impl Engine {
                 limit: Some(self.opts.page_limit),
             };
             let page = call(t, |t| t.pull(&req))?;
+            if page.after != req.cursor {
+                // A late answer to an earlier request: applying it could move the cursor
+                // past rows this device never received. Drop it; the next round asks again.
+                return Err(TransportError::Network(
+                    "a pull answer arrived for another request; ignored".into(),
+                )
+                .into());
+            }
             total += page.changes.len();
             self.apply_page(&page)?;
             if !page.has_more {

@@ -146,6 +146,19 @@ pub fn replica_get(
     )
 }
 
+/// Ids of the replica's records of one kind, in id order.
+pub fn replica_ids(conn: &mut SqliteConnection, entity: &str) -> Result<Vec<String>, ClientError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    let rows: Vec<Id> = diesel::sql_query("SELECT id FROM replica WHERE entity = ? ORDER BY id")
+        .bind::<Text, _>(entity)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 pub fn replica_all(conn: &mut SqliteConnection) -> Result<Vec<ReplicaRow>, ClientError> {
     Ok(diesel::sql_query("SELECT entity, id, data FROM replica ORDER BY entity, id").load(conn)?)
 }

@@ -113,6 +113,7 @@ impl Transport for Fake {
         let end = (at + limit).min(self.log.len());
         Ok(PullResponse {
             changes: self.log[at..end].to_vec(),
+            after: req.cursor.clone(),
             cursor: format!("{}:{end}", self.epoch),
             has_more: end < self.log.len(),
             last_mutation_id: self.applied(&req.client_id),
@@ -205,6 +206,7 @@ fn a_page_that_fails_midway_leaves_the_old_cursor_and_replica() {
     };
     let page = PullResponse {
         changes: vec![good, bad],
+        after: None,
         cursor: "e1:2".into(),
         has_more: false,
         last_mutation_id: 0,
@@ -218,6 +220,51 @@ fn a_page_that_fails_midway_leaves_the_old_cursor_and_replica() {
     ));
     assert_eq!(e.cursor().unwrap(), None);
     assert!(e.replica().unwrap().is_empty());
+}
+
+/// Answers every pull with the same page, whatever cursor was asked for: a late answer
+/// to an older request, as a misbehaving network or proxy may deliver.
+struct Replays(PullResponse);
+
+impl Transport for Replays {
+    fn push(&mut self, _req: &PushRequest) -> Result<PushResponse, TransportError> {
+        Err(TransportError::Network("not used".into()))
+    }
+    fn pull(&mut self, _req: &PullRequest) -> Result<PullResponse, TransportError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[test]
+fn an_answer_to_another_pull_request_is_dropped_so_no_row_is_skipped() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    for id in ["a", "b"] {
+        e.enqueue("case.report", report(id), None).unwrap();
+    }
+    assert!(e.sync(&mut server, 0).unwrap().complete);
+    let before = (e.cursor().unwrap(), e.replica().unwrap());
+    assert_eq!(before.0.as_deref(), Some("e1:2"));
+    e.enqueue("case.report", report("c"), None).unwrap();
+    // An answer to a request from a far older (or newer) cursor that jumps to "e1:9".
+    let late = PullResponse {
+        changes: Vec::new(),
+        after: Some("e1:7".into()),
+        cursor: "e1:9".into(),
+        has_more: false,
+        last_mutation_id: 0,
+        server_epoch: "e1".into(),
+        reset: false,
+        dropped_communities: Vec::new(),
+    };
+    let r = e.pull_all(&mut Replays(late));
+    assert!(matches!(r, Err(ClientError::Transport(_))), "{r:?}");
+    assert_eq!((e.cursor().unwrap(), e.replica().unwrap()), before);
+    // The next round asks again from where it was and gets everything.
+    let r = e.sync(&mut server, 0).unwrap();
+    assert!(r.complete);
+    assert_eq!(e.replica().unwrap().len(), 3);
 }
 
 #[test]
