@@ -75,6 +75,24 @@ impl Ctx {
     }
 }
 
+/// When each step of a stored case was due and done, for its lateness.
+pub fn progress_of(c: &CaseRow) -> deadline::Progress {
+    let at = |ms: Option<i64>| ms.map(at_ms);
+    let open = c
+        .status
+        .parse::<CaseStatus>()
+        .is_ok_and(CaseStatus::is_open);
+    deadline::Progress {
+        accept_due: at(c.accept_due_at),
+        accepted_at: at(c.accepted_at),
+        handle_due: at(c.handle_due_at),
+        resolved_at: at(c.resolved_at),
+        close_due: at(c.close_due_at),
+        closed_at: at(c.closed_at),
+        finished_at: (!open).then(|| at_ms(c.updated_at)),
+    }
+}
+
 /// Stored milliseconds as a UTC instant.
 pub fn at_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms)
@@ -134,6 +152,17 @@ pub fn check_photo_hashes(field: &str, hashes: &[String]) -> Result<(), DomainEr
     Ok(())
 }
 
+/// The same refusal about another field (a shared check used under another name).
+fn rename_field(e: DomainError, from: &str, to: &str) -> DomainError {
+    match e {
+        DomainError::Invalid { field, reason } => DomainError::Invalid {
+            field: field.replacen(from, to, 1),
+            reason,
+        },
+        other => other,
+    }
+}
+
 /// Evidence entries: photo hashes or short notes, none blank.
 pub fn check_evidence(evidence: &[String]) -> Result<(), DomainError> {
     if evidence.len() > MAX_PHOTOS {
@@ -184,10 +213,11 @@ fn may_touch(
     })
 }
 
-/// Open cases of the same category within the category's duplicate radius of `c`,
-/// nearest first, with their distance in metres.
+/// Open cases of the same category within the category's duplicate radius of `c` and in
+/// `scope`, nearest first, with their distance in metres.
 pub fn duplicate_suggestions(
     conn: &mut DbConn,
+    scope: &Scope,
     c: &CaseRow,
 ) -> Result<Vec<(CaseRow, f64)>, StoreError> {
     let category = store::category_by_id(conn, &c.category_id)?
@@ -207,13 +237,16 @@ pub fn duplicate_suggestions(
     )?;
     Ok(here.nearest_within(
         radius,
-        candidates.into_iter().map(|d| {
-            let at = LatLon {
-                lat: d.lat,
-                lon: d.lon,
-            };
-            (d, at)
-        }),
+        candidates
+            .into_iter()
+            .filter(|d| scope.includes_community(&d.community_id))
+            .map(|d| {
+                let at = LatLon {
+                    lat: d.lat,
+                    lon: d.lon,
+                };
+                (d, at)
+            }),
     ))
 }
 
@@ -461,6 +494,8 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
         let on_spot = if args.resolved_on_spot.is_empty() {
             None
         } else {
+            check_evidence(&args.resolved_on_spot)
+                .map_err(|e| rename_field(e, "evidence", "resolved_on_spot"))?;
             Some(case::self_handled(&ctx.actor, &args.resolved_on_spot)?)
         };
         Ok((description, at, source, community, cell, on_spot))
@@ -490,7 +525,9 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
             format!("no active category {:?}", args.category_code),
         )));
     };
-    if ctx.actor.role == Role::Resident {
+    // The quota guards the online mini-app; a report made earlier on a device and queued
+    // is never refused for it (reports are never lost).
+    if ctx.actor.role == Role::Resident && ctx.origin.is_none() {
         let (midnight, secs) = secs_to_midnight(Utc::now(), ctx.tz);
         let today = workflow::reports_by_since(conn, &ctx.actor.user_id, midnight)?;
         if let Err(e) = ctx
@@ -711,7 +748,11 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
         _ => {}
     }
     if let Some(original) = &t.original_id {
-        let Some(o) = store::case_by_id(conn, original)?.filter(|o| o.id != c.id) else {
+        let original_case = match visible(conn, ctx, original)? {
+            Some(o) if o.id != c.id => Some(o),
+            _ => None,
+        };
+        let Some(o) = original_case else {
             return Ok(Err(DomainError::invalid(
                 "command.original_id",
                 "no such case",

@@ -214,10 +214,10 @@ pub fn decide(
     };
     let case_open = store::case_by_id(conn, &e.case_id)?
         .and_then(|c| c.status.parse::<CaseStatus>().ok())
-        .is_some_and(|s| s.is_open() && s != CaseStatus::Resolved);
+        .is_some_and(CaseStatus::is_open);
     if !case_open && status_of(&e)? == EscalationStatus::Pending {
         return refuse(DomainError::conflict(
-            "the case was resolved, closed or dismissed meanwhile; nothing to assign",
+            "the case was closed or dismissed meanwhile; nothing to assign",
         ));
     }
     let decision = match (&args.decline_reason, args.departments.is_empty()) {

@@ -197,7 +197,6 @@ pub fn case_figures(
 ) -> Result<patrol_domain::case_stats::CaseStats, StoreError> {
     use patrol_domain::case_stats::{CaseFacts, case_stats};
 
-    use crate::cases::at_ms;
     use crate::db::workflow::{self, CaseFilter};
 
     let filter = CaseFilter {
@@ -223,10 +222,7 @@ pub fn case_figures(
                     .map_err(corrupt)?,
                 rework_count: u32::try_from(c.rework_count).unwrap_or(0),
                 rating: c.rating.and_then(|r| u8::try_from(r).ok()),
-                handle_due: c.handle_due_at.map(at_ms),
-                resolved_at: c.resolved_at.or(c.closed_at).map(at_ms),
-                close_due: c.close_due_at.map(at_ms),
-                closed_at: c.closed_at.map(at_ms),
+                progress: crate::cases::progress_of(c),
                 escalated: escalated.contains(&c.id),
             })
         })

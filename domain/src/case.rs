@@ -1292,10 +1292,53 @@ pub mod deadline {
         due.is_some_and(|due| is_overdue(due, done.unwrap_or(now)))
     }
 
-    /// Is the reporter's follow-up window (rating, "not fixed") of a case closed at
-    /// `closed_at` still open at `now`? Exactly at the end it still is.
+    /// When each step of a case was due and done.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Progress {
+        pub accept_due: Option<DateTime<Utc>>,
+        pub accepted_at: Option<DateTime<Utc>>,
+        pub handle_due: Option<DateTime<Utc>>,
+        pub resolved_at: Option<DateTime<Utc>>,
+        pub close_due: Option<DateTime<Utc>>,
+        pub closed_at: Option<DateTime<Utc>>,
+        /// When a case that left the workflow (closed, voided, withdrawn...) stopped: its
+        /// unfinished steps stop counting there.
+        pub finished_at: Option<DateTime<Utc>>,
+    }
+
+    /// Which steps of a case are (or were) late.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Lateness {
+        pub accept: bool,
+        pub handle: bool,
+        pub close: bool,
+    }
+
+    impl Lateness {
+        pub fn any(&self) -> bool {
+            self.accept || self.handle || self.close
+        }
+    }
+
+    /// The lateness of each step at `now`. A closed case counts as handled when it closed.
+    pub fn lateness(p: &Progress, now: DateTime<Utc>) -> Lateness {
+        let done = |at: Option<DateTime<Utc>>| at.or(p.finished_at);
+        Lateness {
+            accept: late(p.accept_due, done(p.accepted_at), now),
+            handle: late(p.handle_due, done(p.resolved_at.or(p.closed_at)), now),
+            close: late(p.close_due, done(p.closed_at), now),
+        }
+    }
+
+    /// The end of the reporter's follow-up window (rating, "not fixed") of a case closed
+    /// at `closed_at`.
+    pub fn follow_up_until(closed_at: DateTime<Utc>, window_days: u32) -> DateTime<Utc> {
+        shift(closed_at, TimeDelta::days(i64::from(window_days)))
+    }
+
+    /// Is the follow-up window still open at `now`? Exactly at the end it still is.
     pub fn follow_up_open(closed_at: DateTime<Utc>, window_days: u32, now: DateTime<Utc>) -> bool {
-        now <= shift(closed_at, TimeDelta::days(i64::from(window_days)))
+        now <= follow_up_until(closed_at, window_days)
     }
 
     #[cfg(test)]
@@ -1390,6 +1433,32 @@ pub mod deadline {
                     other => panic!("{h:?}: {other:?}"),
                 }
             }
+        }
+
+        #[test]
+        fn lateness_stops_when_a_step_is_done_or_the_case_left_the_workflow() {
+            let p = Progress {
+                accept_due: Some(t(3, 10, 0)),
+                accepted_at: Some(t(3, 9, 0)),
+                handle_due: Some(t(4, 9, 0)),
+                close_due: Some(t(5, 9, 0)),
+                ..Progress::default()
+            };
+            let open = lateness(&p, t(4, 9, 1));
+            assert_eq!((open.accept, open.handle, open.close), (false, true, false));
+            assert!(open.any());
+            // Closed before the handling due: handled on time, whatever the resolution says.
+            let closed = Progress {
+                closed_at: Some(t(4, 8, 0)),
+                ..p
+            };
+            assert!(!lateness(&closed, t(9, 0, 0)).any());
+            // Withdrawn before any due: nothing more becomes late afterwards.
+            let gone = Progress {
+                finished_at: Some(t(3, 9, 30)),
+                ..p
+            };
+            assert!(!lateness(&gone, t(9, 0, 0)).any());
         }
 
         #[test]

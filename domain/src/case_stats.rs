@@ -17,10 +17,7 @@ pub struct CaseFacts {
     pub outcome: Option<CloseOutcome>,
     pub rework_count: u32,
     pub rating: Option<u8>,
-    pub handle_due: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub close_due: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
+    pub progress: deadline::Progress,
     pub escalated: bool,
 }
 
@@ -42,7 +39,7 @@ pub struct CaseStats {
     pub on_time_close_rate: Option<f64>,
     /// Resolved after the handling deadline, or still unresolved past it.
     pub handled_late: u32,
-    /// Still open and past a deadline now.
+    /// Still open and past a deadline (accepting, handling or closing) now.
     pub open_overdue: u32,
     /// Cases sent back at least once, and the number of times in all (返工).
     pub reworked_cases: u32,
@@ -67,10 +64,11 @@ pub fn case_stats(cases: &[CaseFacts], now: DateTime<Utc>) -> CaseStats {
         .filter(|c| matches!(c.status, CaseStatus::Closed | CaseStatus::Evaluated))
         .collect();
     let outcome = |o: CloseOutcome| count(closed.iter().filter(|c| c.outcome == Some(o)).count());
+    let late = |c: &CaseFacts| deadline::lateness(&c.progress, now);
     let closed_on_time = count(
         closed
             .iter()
-            .filter(|c| c.close_due.is_some() && !deadline::late(c.close_due, c.closed_at, now))
+            .filter(|c| c.progress.close_due.is_some() && !late(c).close)
             .count(),
     );
     let ratings: Vec<u8> = cases.iter().filter_map(|c| c.rating).collect();
@@ -85,20 +83,11 @@ pub fn case_stats(cases: &[CaseFacts], now: DateTime<Utc>) -> CaseStats {
         closed_on_time,
         on_time_close_rate: (!closed.is_empty())
             .then(|| f64::from(closed_on_time) / f64::from(count(closed.len()))),
-        handled_late: count(
-            cases
-                .iter()
-                .filter(|c| deadline::late(c.handle_due, c.resolved_at, now))
-                .count(),
-        ),
+        handled_late: count(cases.iter().filter(|c| late(c).handle).count()),
         open_overdue: count(
             cases
                 .iter()
-                .filter(|c| c.status.is_open())
-                .filter(|c| {
-                    deadline::late(c.handle_due, c.resolved_at, now)
-                        || deadline::late(c.close_due, c.closed_at, now)
-                })
+                .filter(|c| c.status.is_open() && late(c).any())
                 .count(),
         ),
         reworked_cases: count(cases.iter().filter(|c| c.rework_count > 0).count()),
@@ -128,21 +117,23 @@ mod tests {
             outcome: None,
             rework_count: 0,
             rating: None,
-            handle_due: Some(t(24)),
-            resolved_at: None,
-            close_due: Some(t(72)),
-            closed_at: None,
+            progress: deadline::Progress {
+                handle_due: Some(t(24)),
+                close_due: Some(t(72)),
+                ..deadline::Progress::default()
+            },
             escalated: false,
         }
     }
 
     #[test]
     fn only_fixed_counts_as_fixed_and_lateness_is_by_deadline() {
-        let closed = |outcome, closed_at: i64, resolved_at: i64| CaseFacts {
-            outcome: Some(outcome),
-            closed_at: Some(t(closed_at)),
-            resolved_at: Some(t(resolved_at)),
-            ..case(CaseStatus::Closed)
+        let closed = |outcome, closed_at: i64, resolved_at: i64| {
+            let mut c = case(CaseStatus::Closed);
+            c.outcome = Some(outcome);
+            c.progress.closed_at = Some(t(closed_at));
+            c.progress.resolved_at = Some(t(resolved_at));
+            c
         };
         let cases = [
             closed(CloseOutcome::Fixed, 72, 24), // exactly on time

@@ -430,6 +430,19 @@ async fn the_first_contact_owner_hands_over_formally_with_from_to_and_reason(app
         "{}",
         res.text
     );
+    let elsewhere = me(&app, &app.login_as_login("officer.c3").await).await;
+    let res = app
+        .post(&format!("/api/v1/cases/{id}/handover"))
+        .token(&d.supervisor)
+        .json(hand(&elsewhere, "调岗"))
+        .send()
+        .await;
+    assert_eq!(
+        (res.status, res.body["field"].as_str()),
+        (422, Some("to_user_id")),
+        "{}",
+        res.text
+    );
     let res = app
         .post(&format!("/api/v1/cases/{id}/handover"))
         .token(&d.supervisor)
@@ -495,6 +508,11 @@ async fn an_escalation_to_three_departments_closes_only_after_all_three_and_a_ve
         .send()
         .await;
     assert_eq!(again.status, 409, "{}", again.text);
+    // Resolved meanwhile, it cannot close while the office has not decided.
+    ok(&app, &d.officer, &id, resolve()).await;
+    let res = command(&app, &d.staff, &id, verify(true)).await;
+    assert_eq!(res.status, 409, "{}", res.text);
+    assert!(res.text.contains("joint-meeting office"), "{}", res.text);
     // Only the office decides.
     let logins: Vec<&str> = DEPARTMENTS.iter().map(|(l, _)| *l).collect();
     let decide = json!({"departments": logins, "instructions": "各自抢修并回复", "due_hours": 24});
@@ -521,7 +539,6 @@ async fn an_escalation_to_three_departments_closes_only_after_all_three_and_a_ve
     assert_eq!(res.body["tasks"].as_array().unwrap().len(), 3);
     assert_eq!(res.body["escalation"]["status"], "tasked");
 
-    ok(&app, &d.officer, &id, resolve()).await;
     let mut departments = Vec::new();
     for (login, _) in DEPARTMENTS {
         departments.push(app.login(login, PASSWORD).await);
@@ -681,6 +698,37 @@ async fn duplicates_are_suggested_within_each_categorys_radius_and_merged(app: T
     // The duplicate's reporter now follows the original, without seeing who reported it.
     let followed = detail(&app, &resident2, &parking).await;
     assert!(followed["reporter"].is_null(), "{}", followed["reporter"]);
+    assert!(
+        followed["activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["actor_role"] != "resident" || a["actor_id"].is_null()),
+        "another resident's id shows: {}",
+        followed["activities"]
+    );
+    // Following is reading: the follower cannot rewrite the original's description.
+    let res = app
+        .post("/api/v1/sync/push")
+        .token(&resident2)
+        .json(json!({
+            "client_id": "resident2-phone",
+            "protocol_version": 1,
+            "mutations": [{"id": 1, "name": "case.update_fields",
+                "args": {"case_id": parking, "description": {"value": "改掉", "base_rev": 1}}}],
+        }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(
+        res.body["results"][0]["outcome"], "rejected",
+        "{}",
+        res.text
+    );
+    assert_ne!(
+        detail(&app, &d.supervisor, &parking).await["case"]["description"],
+        "改掉"
+    );
     let mine = app.get("/api/v1/cases").token(&resident2).send().await;
     let ids: Vec<&str> = mine.body["items"]
         .as_array()

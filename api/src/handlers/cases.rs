@@ -54,28 +54,16 @@ pub struct ClockView {
 }
 
 fn clock(c: &CaseRow, follow_up_days: u32) -> ClockView {
-    let now = Utc::now();
-    let open = c
-        .status
-        .parse::<CaseStatus>()
-        .is_ok_and(CaseStatus::is_open);
-    // A finished case stops its clocks when it finished, whatever step it was at.
-    let end = (!open).then_some(c.updated_at);
-    let late = |due: Option<i64>, done: Option<i64>| {
-        deadline::late(due.map(at_ms), done.or(end).map(at_ms), now)
-    };
-    let accept_overdue = late(c.accept_due_at, c.accepted_at);
-    let handle_overdue = late(c.handle_due_at, c.resolved_at.or(c.closed_at));
-    let close_overdue = late(c.close_due_at, c.closed_at);
+    let late = deadline::lateness(&cases::progress_of(c), Utc::now());
     ClockView {
-        accept_overdue,
-        handle_overdue,
-        close_overdue,
-        overdue: accept_overdue || handle_overdue || close_overdue,
+        accept_overdue: late.accept,
+        handle_overdue: late.handle,
+        close_overdue: late.close,
+        overdue: late.any(),
         paused: c.status == CaseStatus::Deferred.as_str(),
-        follow_up_until: c
-            .closed_at
-            .map(|t| rfc3339(t.saturating_add(i64::from(follow_up_days) * 86_400_000))),
+        follow_up_until: c.closed_at.map(|t| {
+            rfc3339(deadline::follow_up_until(at_ms(t), follow_up_days).timestamp_millis())
+        }),
     }
 }
 
@@ -96,7 +84,8 @@ fn reporter_view(conn: &mut DbConn, ctx: &Ctx, c: &CaseRow) -> ApiResult<Option<
         return Ok(None);
     };
     let own = *id == ctx.actor.user_id;
-    if ctx.actor.role == Role::Resident && !own {
+    // Residents see only themselves; departments work the problem, not the person.
+    if matches!(ctx.actor.role, Role::Resident | Role::Department) && !own {
         return Ok(None);
     }
     let Some(u) = store::user_by_id(conn, id)? else {
@@ -120,8 +109,8 @@ pub struct DuplicateView {
     pub created_at: String,
 }
 
-fn duplicates(conn: &mut DbConn, c: &CaseRow) -> ApiResult<Vec<DuplicateView>> {
-    Ok(cases::duplicate_suggestions(conn, c)?
+fn duplicates(conn: &mut DbConn, ctx: &Ctx, c: &CaseRow) -> ApiResult<Vec<DuplicateView>> {
+    Ok(cases::duplicate_suggestions(conn, &ctx.scope, c)?
         .into_iter()
         .map(|(d, distance)| DuplicateView {
             case_id: d.id,
@@ -153,7 +142,16 @@ fn detail(conn: &mut DbConn, ctx: &Ctx, case: &CaseRow) -> ApiResult<CaseDetail>
         reporter: reporter_view(conn, ctx, case)?,
         activities: store::activities_of(conn, &case.id)?
             .iter()
-            .map(|a: &ActivityRow| changes::activity_payload(a))
+            .map(|a: &ActivityRow| {
+                let mut v = changes::activity_payload(a);
+                // A resident following someone else's case does not learn who they are.
+                let other_resident = a.actor_role == Role::Resident.as_str()
+                    && a.actor_id.as_deref() != Some(ctx.actor.user_id.as_str());
+                if ctx.actor.role == Role::Resident && other_resident {
+                    v["actor_id"] = Value::Null;
+                }
+                v
+            })
             .collect(),
         escalations: if ctx.actor.role == Role::Resident {
             Vec::new()
@@ -189,7 +187,7 @@ pub async fn create_case(
             let applied = run(conn, |conn| cases::report(conn, &ctx, &args))?;
             let mut view = detail(conn, &ctx, &applied.record)?;
             if ctx.actor.role.is_staff() {
-                view.possible_duplicates = Some(duplicates(conn, &applied.record)?);
+                view.possible_duplicates = Some(duplicates(conn, &ctx, &applied.record)?);
             }
             Ok(view)
         })
@@ -374,7 +372,7 @@ pub async fn list_case_duplicates(
             let ctx = ctx(conn, &st, &user)?;
             let case = cases::visible(conn, &ctx, &id)?
                 .ok_or_else(|| ApiError::NotFound(format!("case {id}")))?;
-            duplicates(conn, &case)
+            duplicates(conn, &ctx, &case)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))

@@ -25,8 +25,29 @@ ALTER TABLE cases ADD COLUMN rating INTEGER;
 ALTER TABLE cases ADD COLUMN follow_up_of TEXT;
 CREATE INDEX cases_category_open ON cases (category_id, status);
 
+-- Cases from before: when each step happened, from their recorded transitions, and
+-- their deadlines from the category (pauses of old deferrals are not replayed).
+UPDATE cases SET
+    accepted_at = (SELECT MIN(a.recorded_at) FROM case_activities a
+        WHERE a.case_id = cases.id AND a.kind = 'transition' AND a.to_status = 'accepted'),
+    dispatched_at = (SELECT MIN(a.recorded_at) FROM case_activities a
+        WHERE a.case_id = cases.id AND a.kind = 'transition' AND a.to_status = 'dispatched'),
+    resolved_at = CASE WHEN status IN ('resolved', 'closed', 'evaluated') THEN
+        (SELECT MAX(a.recorded_at) FROM case_activities a
+        WHERE a.case_id = cases.id AND a.kind = 'transition' AND a.to_status = 'resolved') END,
+    closed_at = CASE WHEN status IN ('closed', 'evaluated') THEN
+        (SELECT MAX(a.recorded_at) FROM case_activities a
+        WHERE a.case_id = cases.id AND a.kind = 'transition' AND a.to_status = 'closed') END;
+UPDATE cases SET
+    accept_due_at = created_at + 3600000 * (SELECT c.accept_hours FROM categories c
+        WHERE c.id = cases.category_id),
+    handle_due_at = dispatched_at + 3600000 * (SELECT c.sla_hours FROM categories c
+        WHERE c.id = cases.category_id),
+    close_due_at = dispatched_at + 3600000 * (SELECT c.close_hours FROM categories c
+        WHERE c.id = cases.category_id);
+
 -- People who follow a case they did not report: the reporter of a duplicate follows the
--- original, so they see its progress and may rate it.
+-- original, so they see its progress (rating stays the original reporter's).
 CREATE TABLE case_followers (
     case_id TEXT NOT NULL REFERENCES cases (id),
     user_id TEXT NOT NULL REFERENCES users (id),
