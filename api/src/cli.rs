@@ -42,6 +42,20 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Drive a fleet of simulated officers against a running server (demos and load):
+    /// each works offline with the reference client engine, then the fleet syncs.
+    Sim {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value_t = 20)]
+        officers: usize,
+        /// Offline operations over the whole fleet.
+        #[arg(long, default_value_t = 1000)]
+        ops: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +175,20 @@ pub fn main() -> anyhow::Result<()> {
         }
         Command::Demo => run_demo(&cfg),
         Command::User { command } => add_user(&cfg, command),
+        Command::Sim {
+            url,
+            officers,
+            ops,
+            seed,
+        } => crate::sim::run(
+            &cfg,
+            &crate::sim::SimArgs {
+                url,
+                officers,
+                ops,
+                seed,
+            },
+        ),
         Command::Serve { demo } => {
             if demo {
                 run_demo(&cfg)?;

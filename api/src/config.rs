@@ -40,6 +40,9 @@ pub struct Config {
     pub visit_rules: patrol_domain::visit::VerificationRules,
     /// Follow-up window and residents' daily report quota.
     pub case_policy: patrol_domain::case::CasePolicy,
+    /// Days the change log keeps every change; older ones are compacted to each record's
+    /// latest state, and devices further behind reset.
+    pub change_log_days: u32,
     /// Visits per officer, community and week, and their minimum spacing.
     pub compliance: patrol_domain::visit::CompliancePolicy,
 }
@@ -86,6 +89,7 @@ impl Config {
             ledger_key: None,
             visit_rules: patrol_domain::visit::VerificationRules::default(),
             case_policy: patrol_domain::case::CasePolicy::default(),
+            change_log_days: 90,
             compliance: patrol_domain::visit::CompliancePolicy::default(),
             blob_dir: default_blob_dir(&database_url),
             blob_max_bytes: crate::blobs::DEFAULT_MAX_BYTES,
@@ -95,7 +99,7 @@ impl Config {
 
     /// Reads `DATABASE_URL`, `PATROL_BIND`, `PATROL_JWT_SECRET`, `PATROL_LOG_FORMAT`,
     /// `PATROL_POOL_SIZE`, `PATROL_JOBS`, `PATROL_BLOB_DIR`, `PATROL_BLOB_MAX_BYTES`,
-    /// `PATROL_FOLLOW_UP_DAYS` and `PATROL_RESIDENT_DAILY_REPORTS`.
+    /// `PATROL_FOLLOW_UP_DAYS`, `PATROL_RESIDENT_DAILY_REPORTS` and `PATROL_CHANGE_LOG_DAYS`.
     /// Without a secret on SQLite, one is generated and kept beside the database file
     /// (mode 0600); PostgreSQL deployments run several servers, which must share a
     /// secret, so there it is required.
@@ -155,6 +159,13 @@ impl Config {
             cfg.case_policy.resident_daily_reports = n
                 .parse()
                 .context("PATROL_RESIDENT_DAILY_REPORTS must be a number")?;
+        }
+        if let Ok(days) = std::env::var("PATROL_CHANGE_LOG_DAYS") {
+            cfg.change_log_days = days
+                .parse()
+                .ok()
+                .filter(|d| *d > 0)
+                .context("PATROL_CHANGE_LOG_DAYS must be a positive number of days")?;
         }
         if let Ok(max) = std::env::var("PATROL_BLOB_MAX_BYTES") {
             cfg.blob_max_bytes = max

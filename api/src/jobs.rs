@@ -149,6 +149,15 @@ pub async fn run_forever(state: web::Data<AppState>) {
         if let Err(e) = result {
             tracing::warn!(error = %e, job = WEEKLY_COMPLIANCE, "job failed; will retry");
         }
+        let (w, days) = (worker.clone(), state.cfg.change_log_days);
+        let result = state
+            .run_db(move |conn| {
+                crate::sync::retention::run(conn, &w, now_ms(), days).map_err(ApiError::from)
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, job = crate::sync::retention::COMPACT_CHANGE_LOG, "job failed; will retry");
+        }
     }
 }
 

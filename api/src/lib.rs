@@ -21,6 +21,7 @@ pub mod otp;
 pub mod points;
 pub mod reports;
 pub mod routes;
+pub mod sim;
 pub mod state;
 pub mod sync;
 pub mod visits;

@@ -198,6 +198,23 @@ impl TestApp {
         .expect("sql task");
     }
 
+    /// Runs `f` with a connection to this app's database, for what no route does (a
+    /// maintenance job run on demand).
+    pub async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut patrol_api::db::DbConn) -> T + Send + 'static,
+    ) -> T {
+        let url = self.db.url().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let pool =
+                patrol_api::db::connect(&DatabaseUrl::parse(&url).expect("url"), 1).expect("pool");
+            let mut conn = pool.get().expect("conn");
+            f(&mut conn)
+        })
+        .await
+        .expect("db task")
+    }
+
     /// Starts a request; `send` checks the answer against the contract.
     pub fn req(&self, method: Method, path: &str) -> Req<'_> {
         Req {

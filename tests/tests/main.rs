@@ -17,6 +17,7 @@ mod org;
 mod points;
 mod processes;
 mod reports;
+mod retention;
 mod roles;
 mod schema;
 mod sync;

@@ -550,3 +550,42 @@ on_both_backends!(
     a_community_taken_away_while_offline_is_dropped_and_its_edits_become_forbidden,
     residents_pull_only_their_own_reports,
 );
+
+async fn the_sim_command_drives_a_fleet_of_officers_to_quiescence(app: TestApp) {
+    app.seed_fixture().await;
+    let cfg = patrol_tests::test_config(app.db.url());
+    let args = patrol_api::sim::SimArgs {
+        url: app.base.clone(),
+        officers: 4,
+        ops: 60,
+        seed: 7,
+    };
+    tokio::task::spawn_blocking(move || patrol_api::sim::run(&cfg, &args))
+        .await
+        .unwrap()
+        .unwrap();
+    // Every queued operation reached the server exactly once, with its outcome stored.
+    let stored = app
+        .with_conn(|conn| {
+            use diesel::prelude::*;
+            patrol_api::db::schema::sync_mutations::table
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(stored, 60);
+    let admin = app.login_as("admin").await;
+    let cases = app
+        .get("/api/v1/cases?limit=200")
+        .token(&admin)
+        .send()
+        .await;
+    let n = cases.body["items"].as_array().unwrap().len();
+    assert!(
+        (15..60).contains(&n),
+        "reports, and work on synced cases: {n} cases"
+    );
+}
+
+on_both_backends!(the_sim_command_drives_a_fleet_of_officers_to_quiescence);

@@ -240,6 +240,16 @@ pub fn insert_user(conn: &mut DbConn, row: &UserRow) -> StoreResult<()> {
     Ok(())
 }
 
+pub fn set_password_hash(conn: &mut DbConn, user_id: &str, hash: &str) -> StoreResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(hash),
+            users::updated_at.eq(crate::ids::now_ms()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn user_by_login(conn: &mut DbConn, login: &str) -> StoreResult<Option<UserRow>> {
     users::table
         .filter(users::login.eq(login))
@@ -801,6 +811,13 @@ pub fn meta_get(conn: &mut DbConn, key: &str) -> StoreResult<Option<String>> {
         .select(server_meta::value)
         .first(conn)
         .found()
+}
+
+pub fn meta_set(conn: &mut DbConn, key: &str, value: &str) -> StoreResult<()> {
+    diesel::update(server_meta::table.find(key))
+        .set(server_meta::value.eq(value))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn meta_insert(conn: &mut DbConn, key: &str, value: &str) -> StoreResult<()> {

@@ -4,3 +4,4 @@
 pub mod changes;
 pub mod pull;
 pub mod push;
+pub mod retention;

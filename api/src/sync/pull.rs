@@ -187,9 +187,16 @@ pub fn pull(
             scope: scope.clone(),
             backfill: None,
         };
+        // Behind the retention horizon, changes it never saw may be gone: start over.
+        let horizon = super::retention::horizon(conn)?;
+        let behind = |c: &Cursor| {
+            horizon.is_some_and(|h| {
+                (c.commit, c.seq) < h || c.backfill.as_ref().is_some_and(|b| (b.commit, b.seq) < h)
+            })
+        };
         let (mut cur, reset) = match cursor {
             None => (fresh(), false),
-            Some(c) if c.epoch != epoch => (fresh(), true),
+            Some(c) if c.epoch != epoch || behind(&c) => (fresh(), true),
             Some(c) => (c, false),
         };
         // Scope changes since the cursor: drop what was taken away, backfill what was

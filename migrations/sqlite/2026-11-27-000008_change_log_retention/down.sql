@@ -1,0 +1,2 @@
+DROP INDEX change_log_changed_at;
+DROP INDEX change_log_record;
