@@ -718,8 +718,8 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     let next = case::next_state(&state, &t);
     let now = now_ms();
     c.status = next.status.as_str().into();
-    c.handler_id = match next.handler {
-        Some(Handler::Officer(id)) => Some(id),
+    c.handler_id = match &next.handler {
+        Some(Handler::Officer(id)) => Some(id.clone()),
         _ => None,
     };
     c.rework_count = i32::try_from(next.rework_count).unwrap_or(i32::MAX);
@@ -802,6 +802,30 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     a.recorded_at = now;
     add_activity(conn, &c, &a)?;
     add_photos(conn, &c, ctx, &photos)?;
+    // The officer handling the case earns (or loses) points for how it went.
+    let handled_late = deadline::lateness(&progress_of(&c), at_ms(now)).handle;
+    if let (Some(Handler::Officer(officer)), Some(rule)) =
+        (&next.handler, case::points_rule(&t, handled_late))
+    {
+        // Each rework is its own event; the rest happen once per case.
+        let source = if t.rework {
+            format!("{}:{}", c.id, c.rework_count)
+        } else {
+            c.id.clone()
+        };
+        crate::points::award(
+            conn,
+            &crate::points::Award {
+                officer_id: officer,
+                rule_code: rule,
+                source_kind: "case",
+                source_id: &source,
+                actor_id: None,
+                note: "",
+                points: None,
+            },
+        )?;
+    }
     Ok(Ok(Applied {
         record: c,
         conflict: None,

@@ -793,6 +793,26 @@ pub fn next_state(state: &CaseState, t: &Transition) -> CaseState {
     next
 }
 
+/// The points rule (see the points ledger) a transition earns the officer handling the
+/// case, if any: a case closed as fixed earns `case_resolved_on_time` or costs
+/// `case_overdue` by its handling deadline; work sent back (a failed check or "not
+/// fixed") costs `rework`; the reporter's rating of 4 or 5 earns `resident_rating_good`.
+/// Closing as "not our responsibility" or "cannot be fixed" earns nothing.
+pub fn points_rule(t: &Transition, handled_late: bool) -> Option<&'static str> {
+    if t.rework {
+        return Some("rework");
+    }
+    match t.to {
+        CaseStatus::Closed if t.outcome == Some(CloseOutcome::Fixed) => Some(if handled_late {
+            "case_overdue"
+        } else {
+            "case_resolved_on_time"
+        }),
+        CaseStatus::Evaluated if t.rating.is_some_and(|r| r >= 4) => Some("resident_rating_good"),
+        _ => None,
+    }
+}
+
 /// 就地处置: an officer creates and resolves a small problem in one step. The case starts
 /// `resolved` with the officer as first contact, handler and resolver, so it still needs
 /// a verification by someone else. A patrol find has no reporter to rate it.
@@ -2279,6 +2299,42 @@ mod tests {
             ),
             Err(DomainError::Conflict { .. })
         ));
+    }
+
+    #[test]
+    fn points_follow_the_outcome_the_deadline_rework_and_the_rating() {
+        let resolved = case_in(CaseStatus::Resolved);
+        let close = |outcome| {
+            apply(
+                &resolved,
+                &CaseCommand::Verify {
+                    passed: true,
+                    outcome,
+                    note: String::new(),
+                },
+                &supervisor(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            points_rule(&close(CloseOutcome::Fixed), false),
+            Some("case_resolved_on_time")
+        );
+        assert_eq!(
+            points_rule(&close(CloseOutcome::Fixed), true),
+            Some("case_overdue")
+        );
+        assert_eq!(
+            points_rule(&close(CloseOutcome::CannotBeFixed), false),
+            None
+        );
+        let back = apply(&resolved, &verify(false), &supervisor()).unwrap();
+        assert_eq!(points_rule(&back, false), Some("rework"));
+        let closed = case_in(CaseStatus::Closed);
+        let good = apply(&closed, &evaluate(4), &reporter()).unwrap();
+        let poor = apply(&closed, &evaluate(3), &reporter()).unwrap();
+        assert_eq!(points_rule(&good, false), Some("resident_rating_good"));
+        assert_eq!(points_rule(&poor, false), None);
     }
 
     #[test]

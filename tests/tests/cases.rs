@@ -309,6 +309,65 @@ async fn the_handler_cannot_verify_and_a_failed_check_counts_rework(app: TestApp
         closed["case"]["rework_count"], 1,
         "the rework stays counted"
     );
+    // Points to the handling officer: -2 for the rework, +3 for closing on time, +2 for
+    // the reporter's good rating.
+    assert_eq!(balance(&app, &d.officer).await, 1);
+    ok(
+        &app,
+        &d.resident,
+        &id,
+        json!({"command": "evaluate", "rating": 5}),
+    )
+    .await;
+    assert_eq!(balance(&app, &d.officer).await, 3);
+}
+
+async fn balance(app: &TestApp, token: &str) -> i64 {
+    let res = app.get("/api/v1/points/balances").token(token).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.body
+        .as_array()
+        .unwrap()
+        .first()
+        .map_or(0, |b| b["points"].as_i64().unwrap())
+}
+
+async fn an_officer_fixing_on_the_spot_still_needs_someone_else_to_verify(app: TestApp) {
+    let d = desk(&app).await;
+    let mut body = report_body("garbage_pile", AT, "楼道杂物已当场清理");
+    body["resolved_on_spot"] = json!(["当场清理完毕"]);
+    let res = app
+        .post("/api/v1/cases")
+        .token(&d.officer)
+        .json(body.clone())
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["case"]["status"], "resolved");
+    assert_eq!(res.body["case"]["self_handled"], true);
+    assert_eq!(res.body["case"]["handler_id"], d.officer_id.as_str());
+    let id = id_of(&res.body);
+    let own = command(&app, &d.officer, &id, verify(true)).await;
+    assert_eq!(own.status, 403, "{}", own.text);
+    let closed = ok(&app, &d.staff, &id, verify(true)).await;
+    assert_eq!(closed["case"]["status"], "closed");
+    // Only officers fix on the spot; blank evidence is refused.
+    body["case_id"] = json!(uuid::Uuid::now_v7().to_string());
+    let res = app
+        .post("/api/v1/cases")
+        .token(&d.resident)
+        .json(body.clone())
+        .send()
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    body["resolved_on_spot"] = json!(["  "]);
+    let res = app
+        .post("/api/v1/cases")
+        .token(&d.officer)
+        .json(body)
+        .send()
+        .await;
+    assert_eq!(res.status, 422, "{}", res.text);
 }
 
 // ---- deadlines --------------------------------------------------------------------------
@@ -1010,6 +1069,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(app: TestApp) {
 on_both_backends!(
     random_commands_by_random_roles_only_ever_walk_the_graph,
     the_handler_cannot_verify_and_a_failed_check_counts_rework,
+    an_officer_fixing_on_the_spot_still_needs_someone_else_to_verify,
     the_first_contact_owner_hands_over_formally_with_from_to_and_reason,
     finishing_one_minute_late_is_overdue_and_deferral_pauses_the_clock,
     an_escalation_to_three_departments_closes_only_after_all_three_and_a_verification,
