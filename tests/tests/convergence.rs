@@ -3,9 +3,12 @@
 //! Per seed: 20 officers and 3 residents play phones with the reference client engine
 //! (`patrol_sync::client`), each behind its own seeded simulated network that drops,
 //! delays, duplicates and reorders requests and responses, answers 503, expires tokens and
-//! hands back stale answers; phones restart from their files at random. A supervisor
-//! acts online meanwhile. Then the network heals, everyone syncs until nothing is pending,
-//! and the oracle checks: every replica equals a fresh full pull of the same account,
+//! hands back stale answers; phones restart from their files at random. Officers report,
+//! comment, edit, start and resolve cases, escalate some, record visits and write their
+//! diaries; residents report and withdraw. A supervisor acts online meanwhile. Then the
+//! network heals, everyone syncs until nothing is pending, and the oracle checks: every
+//! replica holds exactly the server's cases of its scope in their current state (and, for
+//! a sixth of the phones per seed, equals a fresh full pull of the same account),
 //! every queued mutation has exactly one outcome (the same locally and on the server),
 //! nothing was applied twice, and no report was lost.
 //!
@@ -26,7 +29,7 @@ use diesel::prelude::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use patrol_api::db::schema::{
     case_activities, case_followers, cases, change_log, communities, conflicts, department_tasks,
-    escalations, photos, sync_clients, sync_mutations,
+    diary_entries, escalations, photos, sync_clients, sync_mutations, visits,
 };
 use patrol_api::db::{self, DatabaseUrl, DbConn};
 use patrol_api::handlers::people::{NewUser, assign, insert_staff};
@@ -497,6 +500,8 @@ fn reset_tables(url: &str) {
     diesel::delete(change_log::table).execute(c).unwrap();
     diesel::delete(sync_mutations::table).execute(c).unwrap();
     diesel::delete(sync_clients::table).execute(c).unwrap();
+    diesel::delete(visits::table).execute(c).unwrap();
+    diesel::delete(diary_entries::table).execute(c).unwrap();
     diesel::delete(department_tasks::table).execute(c).unwrap();
     diesel::delete(escalations::table).execute(c).unwrap();
     diesel::delete(case_followers::table).execute(c).unwrap();
@@ -567,7 +572,50 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
         let tag = format!("{seed}-{n}");
         match rng.below(100) {
             // An officer works offline.
-            0..=39 => {
+            // An officer records a visit or writes the duty diary offline (append-only and
+            // own records: they never conflict).
+            0..=5 => {
+                let i = rng.below(OFFICERS);
+                let me = phones[i].account.clone();
+                let at = chrono::Utc::now();
+                if rng.chance(60) {
+                    let mut bytes = [0u8; 16];
+                    bytes[..8].copy_from_slice(&rng.next().to_le_bytes());
+                    bytes[8..].copy_from_slice(&rng.next().to_le_bytes());
+                    let id = uuid::Builder::from_random_bytes(bytes)
+                        .into_uuid()
+                        .to_string();
+                    let lon = 101.805 + 0.01 * me.community as f64;
+                    phones[i]
+                        .engine()
+                        .enqueue(
+                            "visit.record",
+                            json!({"visit_id": id, "community_code": format!("C{}", me.community + 1),
+                                   "started_at": at - chrono::TimeDelta::minutes(20),
+                                   "ended_at": at - chrono::TimeDelta::minutes(5),
+                                   "fixes": [{"at": at - chrono::TimeDelta::minutes(10), "lat": 36.605,
+                                              "lon": lon, "accuracy_m": 12.0, "mock": false}],
+                                   "photos": [rng.hash()], "met": ["resident"],
+                                   "purpose": format!("visit {tag}"), "class_721": "service"}),
+                            None,
+                        )
+                        .unwrap();
+                } else {
+                    // One entry per officer and day, edited in place.
+                    let entry =
+                        uuid::Uuid::from_u128(u128::from(seed) << 64 | i as u128).to_string();
+                    phones[i]
+                        .engine()
+                        .enqueue(
+                            "diary.write",
+                            json!({"entry_id": entry, "entry_date": at.date_naive(), "shift": "day",
+                                   "body": format!("diary {tag}")}),
+                            None,
+                        )
+                        .unwrap();
+                }
+            }
+            6..=39 => {
                 let i = rng.below(OFFICERS);
                 let me = phones[i].account.clone();
                 let known = phones[i].engine().ids("case").unwrap();
@@ -785,6 +833,8 @@ struct Stats {
     with_conflict: usize,
     rejected: usize,
     cases: usize,
+    /// Mutations by name, applied (with or without conflict) / rejected.
+    by_name: BTreeMap<String, (usize, usize)>,
 }
 
 fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String> {
@@ -903,6 +953,12 @@ fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String
                 Outcome::Rejected => stats.rejected += 1,
             }
             let applied = result.outcome != Outcome::Rejected;
+            let tally = stats.by_name.entry(m.name.clone()).or_default();
+            if applied {
+                tally.0 += 1;
+            } else {
+                tally.1 += 1;
+            }
             match m.name.as_str() {
                 "case.report" => {
                     let id = m.args["case_id"].as_str().unwrap();
@@ -1090,6 +1146,11 @@ async fn converge(backend: Backend) {
                     total.with_conflict += s.with_conflict;
                     total.rejected += s.rejected;
                     total.cases += s.cases;
+                    for (name, (a, r)) in s.by_name {
+                        let t = total.by_name.entry(name).or_default();
+                        t.0 += a;
+                        t.1 += r;
+                    }
                 }
                 Err(e) => {
                 eprintln!(
