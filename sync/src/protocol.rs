@@ -127,11 +127,17 @@ pub enum ChangeOp {
 /// One record's change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// `case`, `case_activity`, `visit`, `diary_entry`, `whistle`, `photo`, `conflict`.
+    /// `case`, `case_activity`, `visit`, `diary_entry`, `whistle`, `photo`, `conflict`,
+    /// `escalation`, `department_task`.
     pub entity: String,
     pub id: String,
     pub op: ChangeOp,
     pub data: Option<Value>,
+    /// The change reaches the caller as its person (the reporter, the author, the one a
+    /// conflict is about), not only through a community: keep the record when that
+    /// community is taken away.
+    #[serde(default)]
+    pub personal: bool,
 }
 
 /// A page of changes. Apply it atomically, then store `cursor`.

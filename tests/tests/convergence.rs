@@ -508,6 +508,28 @@ fn reset_tables(url: &str) {
     diesel::delete(cases::table).execute(c).unwrap();
 }
 
+/// Ends the officer's current assignments and assigns `community` (C1..C3 by index), as
+/// an admin would online; scope is read from assignments on every pull.
+fn move_officer(world: &World, officer_id: &str, community: usize) {
+    let mut c = conn(&world.url);
+    let c: &mut DbConn = &mut c;
+    let code = format!("C{}", community + 1);
+    let current = patrol_api::db::store::current_assignments_of_user(c, officer_id).unwrap();
+    let target = patrol_api::db::store::community_by_code(c, &code)
+        .unwrap()
+        .unwrap()
+        .id;
+    if current.len() == 1 && current[0].target_id == target {
+        return;
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    for a in current {
+        patrol_api::db::store::end_assignment(c, &a.id, now, &world.supervisor.id, "moved")
+            .unwrap();
+    }
+    assign(c, officer_id, &code, Some("moved".into()), None).unwrap();
+}
+
 fn report_args(rng: &mut Rng, community: usize, tag: &str) -> (String, Value) {
     // From the seed, not the system generator: picks iterate the replica in id order, so
     // ids must replay too.
@@ -539,6 +561,9 @@ macro_rules! ensure {
 fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
     let t0 = std::time::Instant::now();
     reset_tables(&world.url);
+    for o in &world.officers {
+        move_officer(world, &o.id, o.community);
+    }
     if std::env::var("PATROL_SIM_TRACE").is_ok() {
         eprintln!("seed {seed}: reset {:?}", t0.elapsed());
     }
@@ -771,6 +796,15 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 if due {
                     let _ = phones[i].sync(now);
                 }
+            }
+            // An officer is moved to another community while their phone is offline:
+            // its rows go on the next pull, the new community's arrive, pending edits to
+            // the old one come back as `forbidden` conflicts.
+            97 => {
+                let i = rng.below(OFFICERS);
+                let to = (phones[i].account.community + 1 + rng.below(2)) % 3;
+                move_officer(world, &phones[i].account.id, to);
+                phones[i].account.community = to;
             }
             // A phone restarts: the engine is dropped and reopened from its file.
             _ => {

@@ -138,6 +138,7 @@ pub fn photo_payload(p: &PhotoRow, available: bool) -> Value {
         "sha256": p.sha256,
         "owner_kind": p.owner_kind,
         "owner_id": p.owner_id,
+        "community_id": p.community_id,
         "status": if available { "available" } else { "awaiting_upload" },
         "created_at": rfc3339(p.created_at),
     })
@@ -168,6 +169,7 @@ pub fn conflict_payload(c: &ConflictRow) -> Value {
         "kind": c.kind,
         "entity": c.entity,
         "entity_id": c.entity_id,
+        "community_id": c.community_id,
         "client_id": c.client_id,
         "mutation_id": c.mutation_id,
         "detail": serde_json::from_str::<Value>(&c.detail).unwrap_or(Value::Null),

@@ -33,6 +33,7 @@ type Row = (
     Option<i64>,
     i64,
     Option<String>,
+    Option<String>,
     String,
     String,
     String,
@@ -79,6 +80,7 @@ fn page(
             change_log::commit_seq,
             change_log::seq,
             change_log::community_id,
+            change_log::user_id,
             change_log::entity,
             change_log::entity_id,
             change_log::op,
@@ -118,9 +120,10 @@ fn page(
     Ok(q.load::<Row>(conn)?)
 }
 
-fn to_change(r: Row) -> Change {
-    let (_, _, _, entity, id, op, payload) = r;
+fn to_change(r: Row, me: &str) -> Change {
+    let (_, _, _, user_id, entity, id, op, payload) = r;
     Change {
+        personal: user_id.as_deref() == Some(me),
         entity,
         id,
         op: if op == "delete" {
@@ -262,7 +265,7 @@ pub fn pull(
                 for r in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
                     b.commit = r.0.unwrap_or_default();
                     b.seq = r.1;
-                    changes.push(to_change(r));
+                    changes.push(to_change(r, &user.id));
                 }
                 // The main log continues after the backfill either way.
                 has_more = true;
@@ -279,7 +282,7 @@ pub fn pull(
                 for r in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
                     cur.commit = r.0.unwrap_or_default();
                     cur.seq = r.1;
-                    changes.push(to_change(r));
+                    changes.push(to_change(r, &user.id));
                 }
                 if !more {
                     // Everything stamped so far has been looked at, visible to this caller

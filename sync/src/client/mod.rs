@@ -538,6 +538,7 @@ impl Engine {
             if page.reset {
                 // Synced data only: the queue is the user's work and survives a reset.
                 diesel::sql_query("DELETE FROM replica").execute(conn)?;
+                diesel::sql_query("DELETE FROM personal").execute(conn)?;
             }
             for c in &page.dropped_communities {
                 store::drop_community(conn, c)?;
@@ -549,6 +550,7 @@ impl Engine {
                             .bind::<Text, _>(&ch.entity)
                             .bind::<Text, _>(&ch.id)
                             .execute(conn)?;
+                        store::set_personal(conn, &ch.entity, &ch.id, false)?;
                     }
                     ChangeOp::Upsert => {
                         let data = ch.data.as_ref().ok_or_else(|| {
@@ -566,6 +568,10 @@ impl Engine {
                         .bind::<Text, _>(&ch.id)
                         .bind::<Text, _>(&text)
                         .execute(conn)?;
+                        // Once personal, a record stays so: its person does not change.
+                        if ch.personal {
+                            store::set_personal(conn, &ch.entity, &ch.id, true)?;
+                        }
                         if ch.entity == "conflict" {
                             let mine = data.get("client_id").and_then(Value::as_str)
                                 == Some(client_id.as_str());

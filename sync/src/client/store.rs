@@ -29,6 +29,13 @@ CREATE TABLE IF NOT EXISTS replica (
     data TEXT NOT NULL,
     PRIMARY KEY (entity, id)
 );
+-- Records that reach this account personally (it reported, wrote or caused them), not
+-- only through a community: they stay when that community is taken away.
+CREATE TABLE IF NOT EXISTS personal (
+    entity TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (entity, id)
+);
 CREATE TABLE IF NOT EXISTS conflicts (
     id TEXT PRIMARY KEY NOT NULL,
     mutation_id BIGINT,
@@ -164,19 +171,41 @@ pub fn replica_all(conn: &mut SqliteConnection) -> Result<Vec<ReplicaRow>, Clien
 }
 
 /// Rows that `dropped_communities` takes away: records of the community and records
-/// hanging off its cases. A conflict stays: it is addressed to this user personally.
+/// hanging off its cases, except those that reach this account personally (a fresh
+/// install of the same account would still receive those).
 pub fn drop_community(conn: &mut SqliteConnection, community: &str) -> Result<(), ClientError> {
     diesel::sql_query(
-        "DELETE FROM replica WHERE entity NOT IN ('case', 'conflict') AND \
+        "DELETE FROM replica WHERE entity != 'case' AND \
          COALESCE(json_extract(data, '$.case_id'), json_extract(data, '$.owner_id')) IN \
-         (SELECT id FROM replica WHERE entity = 'case' AND json_extract(data, '$.community_id') = ?)",
+         (SELECT id FROM replica WHERE entity = 'case' AND json_extract(data, '$.community_id') = ?) \
+         AND NOT EXISTS (SELECT 1 FROM personal p WHERE p.entity = replica.entity AND p.id = replica.id)",
     )
     .bind::<Text, _>(community)
     .execute(conn)?;
     diesel::sql_query(
-        "DELETE FROM replica WHERE entity != 'conflict' AND json_extract(data, '$.community_id') = ?",
+        "DELETE FROM replica WHERE json_extract(data, '$.community_id') = ? \
+         AND NOT EXISTS (SELECT 1 FROM personal p WHERE p.entity = replica.entity AND p.id = replica.id)",
     )
     .bind::<Text, _>(community)
     .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a record as reaching this account personally, or forgets it.
+pub fn set_personal(
+    conn: &mut SqliteConnection,
+    entity: &str,
+    id: &str,
+    personal: bool,
+) -> Result<(), ClientError> {
+    let sql = if personal {
+        "INSERT INTO personal (entity, id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+    } else {
+        "DELETE FROM personal WHERE entity = ? AND id = ?"
+    };
+    diesel::sql_query(sql)
+        .bind::<Text, _>(entity)
+        .bind::<Text, _>(id)
+        .execute(conn)?;
     Ok(())
 }

@@ -74,6 +74,7 @@ impl Transport for Fake {
                     op: ChangeOp::Upsert,
                     data: Some(json!({"id": case_id, "community_id": "c1",
                         "description": m.args["description"], "notes": ""})),
+                    personal: false,
                 });
             }
             let r = MutationResult {
@@ -198,6 +199,7 @@ fn a_page_that_fails_midway_leaves_the_old_cursor_and_replica() {
         id: "x".into(),
         op: ChangeOp::Upsert,
         data: Some(json!({"id": "x"})),
+        personal: false,
     };
     let bad = Change {
         data: None,
@@ -265,6 +267,42 @@ fn an_answer_to_another_pull_request_is_dropped_so_no_row_is_skipped() {
     let r = e.sync(&mut server, 0).unwrap();
     assert!(r.complete);
     assert_eq!(e.replica().unwrap().len(), 3);
+}
+
+#[test]
+fn a_community_taken_away_keeps_what_reaches_this_account_personally() {
+    let file = TempFile::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    let change = |entity: &str, id: &str, personal: bool| Change {
+        entity: entity.into(),
+        id: id.into(),
+        op: ChangeOp::Upsert,
+        data: Some(json!({"id": id, "community_id": "c1"})),
+        personal,
+    };
+    let page = |changes: Vec<Change>, dropped: Vec<String>| PullResponse {
+        changes,
+        after: None,
+        cursor: "e1:1".into(),
+        has_more: false,
+        last_mutation_id: 0,
+        server_epoch: "e1".into(),
+        reset: false,
+        dropped_communities: dropped,
+    };
+    e.apply_page(&page(
+        vec![
+            change("case", "theirs", false),
+            change("visit", "mine", true),
+            change("conflict", "about-me", true),
+            change("conflict", "about-a-colleague", false),
+        ],
+        Vec::new(),
+    ))
+    .unwrap();
+    e.apply_page(&page(Vec::new(), vec!["c1".into()])).unwrap();
+    let kept: Vec<String> = e.replica().unwrap().into_keys().map(|(_, id)| id).collect();
+    assert_eq!(kept, ["about-me", "mine"]);
 }
 
 #[test]
