@@ -664,9 +664,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     let state = state_of(conn, ctx, &c)?;
     // "Not fixed" after the follow-up window: a new case linked to this one.
     if let CaseCommand::NotFixed { comment } = &args.command
-        && !state.follow_up_open
-        && matches!(state.status, CaseStatus::Closed | CaseStatus::Evaluated)
-        && c.reporter_id.as_deref() == Some(ctx.actor.user_id.as_str())
+        && state.not_fixed_files_new_case(&ctx.actor)
     {
         return follow_up_case(conn, ctx, &c, comment);
     }
@@ -781,10 +779,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     if c.first_contact_id.is_none() && ctx.actor.role.is_staff() {
         c.first_contact_id = Some(ctx.actor.user_id.clone());
     }
-    if matches!(
-        t.to,
-        CaseStatus::Withdrawn | CaseStatus::Voided | CaseStatus::Duplicate
-    ) {
+    if t.cancel_department_tasks {
         crate::escalations::cancel_open(conn, &c.id, now)?;
     }
     refresh_dues(conn, &mut c, Some((t.from, t.to, at_ms(now))))?;

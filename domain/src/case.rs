@@ -365,6 +365,19 @@ pub struct CaseState {
 }
 
 impl CaseState {
+    /// With the joint-meeting office: awaiting its decision or departments' tasks.
+    pub fn is_escalated(&self) -> bool {
+        self.escalation_pending || self.open_department_tasks > 0
+    }
+
+    /// A "not fixed" from `actor` that files a new case linked to this one instead of
+    /// reopening it: the reporter, after the follow-up window of a closed case.
+    pub fn not_fixed_files_new_case(&self, actor: &Actor) -> bool {
+        !self.follow_up_open
+            && matches!(self.status, CaseStatus::Closed | CaseStatus::Evaluated)
+            && self.reporter_id.as_deref() == Some(actor.user_id.as_str())
+    }
+
     /// A freshly reported case.
     pub fn reported(reporter_id: Option<String>, first_contact_id: Option<String>) -> Self {
         Self {
@@ -648,13 +661,16 @@ pub fn apply(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> DomainResul
         CaseCommand::Void { reason } => {
             require_desk(actor, "void a case")?;
             let reason = required_text("reason", reason)?;
-            Ok(Transition::edge(from, S::Voided).with_note(reason))
+            let mut t = Transition::edge(from, S::Voided).with_note(reason);
+            t.cancel_department_tasks = state.is_escalated();
+            Ok(t)
         }
         CaseCommand::MarkDuplicate { original_id } => {
             require_desk_or_first_contact(state, actor, "mark a case as duplicate")?;
             let original_id = required_text("original_id", original_id)?;
             let mut t = Transition::edge(from, S::Duplicate);
             t.original_id = Some(original_id.to_owned());
+            t.cancel_department_tasks = state.is_escalated();
             Ok(t)
         }
         CaseCommand::Dispatch { to } => {
@@ -763,7 +779,7 @@ pub fn apply(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> DomainResul
         CaseCommand::Withdraw => {
             require_reporter(state, actor, "withdraw")?;
             let mut t = Transition::edge(from, S::Withdrawn);
-            t.cancel_department_tasks = state.open_department_tasks > 0;
+            t.cancel_department_tasks = state.is_escalated();
             Ok(t)
         }
     }
@@ -789,6 +805,7 @@ pub fn next_state(state: &CaseState, t: &Transition) -> CaseState {
     next.deferred_from = t.deferred_from;
     if t.cancel_department_tasks {
         next.open_department_tasks = 0;
+        next.escalation_pending = false;
     }
     next
 }
