@@ -394,6 +394,20 @@ fn add_activity(conn: &mut DbConn, c: &CaseRow, a: &ActivityRow) -> Result<(), S
     changes::activity_added(conn, a, &c.community_id, c.reporter_id.as_deref())
 }
 
+/// Appends an entry that is not a status change (an escalation, a department's answer)
+/// to the case's activity, with its change.
+pub fn add_note(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    c: &CaseRow,
+    kind: &str,
+    note: &str,
+    evidence: Value,
+) -> Result<(), StoreError> {
+    let a = activity(c, ctx, kind, note, evidence);
+    add_activity(conn, c, &a)
+}
+
 fn add_photos(
     conn: &mut DbConn,
     c: &CaseRow,
@@ -642,14 +656,14 @@ fn follow_up_case(conn: &mut DbConn, ctx: &Ctx, old: &CaseRow, comment: &str) ->
     };
     applied.record.follow_up_of = Some(old.id.clone());
     save(conn, &mut applied.record)?;
-    let a = activity(
-        old,
+    add_note(
+        conn,
         ctx,
+        old,
         "follow_up_reported",
         comment,
         json!({ "new_case_id": applied.record.id }),
-    );
-    add_activity(conn, old, &a)?;
+    )?;
     Ok(Ok(applied))
 }
 
@@ -985,14 +999,14 @@ pub fn hand_over(conn: &mut DbConn, ctx: &Ctx, args: &CaseHandOverArgs) -> Comma
     };
     let from = c.first_contact_id.replace(args.to_user_id.clone());
     save(conn, &mut c)?;
-    let a = activity(
-        &c,
+    add_note(
+        conn,
         ctx,
+        &c,
         "handover",
         &reason,
         json!({ "from": from, "to": args.to_user_id }),
-    );
-    add_activity(conn, &c, &a)?;
+    )?;
     Ok(Ok(Applied {
         record: c,
         conflict: None,

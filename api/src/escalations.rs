@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use patrol_sync::protocol::CaseEscalateArgs;
 
 use crate::cases::{Access, Applied, CommandResult, Ctx, at_ms, load_for};
-use crate::db::store::{self, ActivityRow};
+use crate::db::store;
 use crate::db::workflow::{self, EscalationRow, TaskRow};
 use crate::db::{DbConn, StoreError};
 use crate::ids::{new_id, now_ms};
@@ -54,25 +54,9 @@ fn note_on_case(
     note: &str,
     evidence: Value,
 ) -> Result<(), StoreError> {
-    let Some(c) = store::case_by_id(conn, case_id)? else {
-        return Err(StoreError::Corrupt(format!("no case {case_id}")));
-    };
-    let a = ActivityRow {
-        id: new_id(),
-        case_id: c.id.clone(),
-        actor_id: Some(ctx.actor.user_id.clone()),
-        actor_role: ctx.actor.role.as_str().into(),
-        kind: kind.into(),
-        from_status: None,
-        to_status: None,
-        note: note.into(),
-        evidence: evidence.to_string(),
-        class_721: None,
-        observed_at: ctx.observed_at.map(|t| t.timestamp_millis()),
-        recorded_at: now_ms(),
-    };
-    store::insert_activity(conn, &a)?;
-    changes::activity_added(conn, &a, &c.community_id, c.reporter_id.as_deref())
+    let c = store::case_by_id(conn, case_id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("no case {case_id}")))?;
+    crate::cases::add_note(conn, ctx, &c, kind, note, evidence)
 }
 
 fn escalation_changed(conn: &mut DbConn, e: &EscalationRow) -> Result<(), StoreError> {
@@ -181,10 +165,10 @@ pub fn escalate(
     };
     workflow::insert_escalation(conn, &row)?;
     escalation_changed(conn, &row)?;
-    note_on_case(
+    crate::cases::add_note(
         conn,
         ctx,
-        &c.id,
+        &c,
         "escalated",
         &reason,
         json!({ "escalation_id": row.id }),

@@ -107,21 +107,11 @@ impl Http {
         let text = res
             .text()
             .map_err(|e| TransportError::Network(e.to_string()))?;
-        match status {
-            200 => serde_json::from_str(&text)
-                .map_err(|e| TransportError::Rejected(format!("unreadable answer ({e})"))),
-            401 => Err(TransportError::Unauthorized),
-            409 => match serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["expected_mutation_id"].as_u64())
-            {
-                Some(expected) => Err(TransportError::Gap { expected }),
-                None => Err(TransportError::Rejected(text)),
-            },
-            426 => Err(TransportError::UpgradeRequired),
-            429 | 503 => Err(TransportError::RetryAfter(retry)),
-            _ => Err(TransportError::Rejected(format!("{status}: {text}"))),
+        if status != 200 {
+            return Err(TransportError::from_status(status, &text, retry));
         }
+        serde_json::from_str(&text)
+            .map_err(|e| TransportError::Rejected(format!("unreadable answer ({e})")))
     }
 }
 

@@ -136,21 +136,11 @@ impl Http {
                 .text()
                 .await
                 .map_err(|e| TransportError::Network(e.to_string()))?;
-            match status {
-                200 => serde_json::from_str(&text)
-                    .map_err(|e| TransportError::Rejected(format!("bad body {e}: {text}"))),
-                401 => Err(TransportError::Unauthorized),
-                409 => {
-                    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    match v["expected_mutation_id"].as_u64() {
-                        Some(expected) => Err(TransportError::Gap { expected }),
-                        None => Err(TransportError::Rejected(text)),
-                    }
-                }
-                426 => Err(TransportError::UpgradeRequired),
-                429 | 503 => Err(TransportError::RetryAfter(retry)),
-                _ => Err(TransportError::Rejected(format!("{status}: {text}"))),
+            if status != 200 {
+                return Err(TransportError::from_status(status, &text, retry));
             }
+            serde_json::from_str(&text)
+                .map_err(|e| TransportError::Rejected(format!("bad body {e}: {text}")))
         })
     }
 

@@ -491,3 +491,16 @@ fn a_fleet_backs_off_through_failures_and_reaches_quiescence() {
         assert_eq!(m.engine.replica().unwrap().len(), 3);
     }
 }
+
+#[test]
+fn http_answers_map_to_what_the_engine_does_next() {
+    use TransportError as T;
+    let gap = r#"{"type":"x","expected_mutation_id":7}"#;
+    assert_eq!(T::from_status(409, gap, 1), T::Gap { expected: 7 });
+    assert!(matches!(T::from_status(409, "{}", 1), T::Rejected(_)));
+    assert_eq!(T::from_status(401, "", 1), T::Unauthorized);
+    assert_eq!(T::from_status(426, "", 1), T::UpgradeRequired);
+    assert_eq!(T::from_status(503, "", 30), T::RetryAfter(30));
+    assert_eq!(T::from_status(429, "", 5), T::RetryAfter(5));
+    assert!(matches!(T::from_status(422, "bad", 1), T::Rejected(_)));
+}

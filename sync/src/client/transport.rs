@@ -28,6 +28,26 @@ pub enum TransportError {
     Rejected(String),
 }
 
+impl TransportError {
+    /// What an HTTP answer that is not `200` means for the engine: `status`, the body (a
+    /// problem document) and the `Retry-After` seconds (1 when absent).
+    pub fn from_status(status: u16, body: &str, retry_after: u64) -> TransportError {
+        match status {
+            401 => TransportError::Unauthorized,
+            409 => match serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["expected_mutation_id"].as_u64())
+            {
+                Some(expected) => TransportError::Gap { expected },
+                None => TransportError::Rejected(body.to_owned()),
+            },
+            426 => TransportError::UpgradeRequired,
+            429 | 503 => TransportError::RetryAfter(retry_after),
+            _ => TransportError::Rejected(format!("{status}: {body}")),
+        }
+    }
+}
+
 /// A way to send the two sync requests.
 pub trait Transport {
     /// `POST /api/v1/sync/push`.
