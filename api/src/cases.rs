@@ -286,6 +286,11 @@ fn state_of(conn: &mut DbConn, ctx: &Ctx, c: &CaseRow) -> Result<CaseState, Stor
     state.escalation_pending = workflow::escalations_of_case(conn, &c.id)?
         .iter()
         .any(|e| e.status == patrol_domain::escalation::EscalationStatus::Pending.as_str());
+    state.community_staff =
+        store::current_assignments_to(conn, std::slice::from_ref(&c.community_id))?
+            .into_iter()
+            .map(|a| a.user_id)
+            .collect();
     state.follow_up_open = c.closed_at.is_some_and(|closed| {
         deadline::follow_up_open(at_ms(closed), ctx.policy.follow_up_days, Utc::now())
     });
@@ -314,6 +319,7 @@ fn stored_state(c: &CaseRow) -> Result<CaseState, StoreError> {
         open_department_tasks: 0,
         escalation_pending: false,
         self_handled: c.self_handled,
+        community_staff: Vec::new(),
         follow_up_open: false,
     })
 }

@@ -11,7 +11,7 @@
 //! re-dispatch    dispatched ─dispatch─▶ dispatched
 //! rework (返工)  resolved ─verify failed─▶ dispatched
 //!                closed | evaluated ─not_fixed─▶ dispatched
-//! dismissal      reported ─void─▶ voided
+//! dismissal      reported | accepted | dispatched | in_progress | deferred ─void─▶ voided
 //!                reported | accepted ─mark_duplicate─▶ duplicate
 //! deferral       accepted | dispatched | in_progress ─defer─▶ deferred ─resume─▶ where it was
 //! withdrawal     any open status ─withdraw─▶ withdrawn
@@ -29,11 +29,11 @@
 //! | command | valid from | who |
 //! |---|---|---|
 //! | `accept` (立案) | reported | supervisor, admin, or the officer who is the case's first contact (首接负责) |
-//! | `void` (作废) | reported | supervisor, admin |
+//! | `void` (作废, 撤件) | any open status before resolution | supervisor, admin |
 //! | `mark_duplicate` | reported, accepted | supervisor, admin, or the first-contact officer |
 //! | `dispatch` (派遣) | accepted, dispatched | supervisor, admin |
-//! | `start` (处置) | dispatched | the handler: the officer it is dispatched to, or a listed department account |
-//! | `resolve` (处置反馈) | in_progress | the handler |
+//! | `start` (处置) | dispatched | the handler: the officer it is dispatched to, or a listed department account; beside an officer handler, another officer of the case's community (协同处置) |
+//! | `resolve` (处置反馈) | in_progress | as `start` |
 //! | `verify` (核查) | resolved | supervisor, community staff or officer who neither resolved the case nor is its handler |
 //! | `defer` (缓办) | accepted, dispatched, in_progress | supervisor, admin |
 //! | `resume` | deferred | supervisor, admin |
@@ -43,6 +43,12 @@
 //!
 //! Voiding is kept from first-contact officers on purpose: accepting a report only moves
 //! it forward, but dismissing one is where a complaint can disappear, so it takes a leader.
+//! A leader may still void after dispatch (a report found false or outside the remit);
+//! work done offline meanwhile is rejected with the current state and kept as activity.
+//!
+//! The officers of a community work it as a team: when a case is dispatched to one of
+//! them, a colleague who is there may start or resolve it, recorded as the resolver (so
+//! neither may verify it). Points for the outcome still go to the handler.
 //! Scope (is this officer assigned to the case's community?) is the caller's check.
 //!
 //! # Order of checks
@@ -358,6 +364,10 @@ pub struct CaseState {
     pub escalation_pending: bool,
     /// Created and resolved on the spot by an officer (就地处置).
     pub self_handled: bool,
+    /// Accounts currently assigned to the case's community: an officer among them may
+    /// start and resolve it beside an officer handler (协同处置). The caller fills it.
+    #[serde(default)]
+    pub community_staff: Vec<String>,
     /// Is the reporter's follow-up window (rating, "not fixed") still open? The caller
     /// knows the time and the configured window; see [`follow_up_open`].
     #[serde(default)]
@@ -391,6 +401,7 @@ impl CaseState {
             open_department_tasks: 0,
             escalation_pending: false,
             self_handled: false,
+            community_staff: Vec::new(),
             follow_up_open: false,
         }
     }
@@ -496,7 +507,14 @@ impl CaseCommand {
     pub fn valid_from(&self) -> &'static [CaseStatus] {
         use CaseStatus as S;
         match self {
-            CaseCommand::Accept | CaseCommand::Void { .. } => &[S::Reported],
+            CaseCommand::Accept => &[S::Reported],
+            CaseCommand::Void { .. } => &[
+                S::Reported,
+                S::Accepted,
+                S::Dispatched,
+                S::InProgress,
+                S::Deferred,
+            ],
             CaseCommand::MarkDuplicate { .. } => &[S::Reported, S::Accepted],
             CaseCommand::Dispatch { .. } => &[S::Accepted, S::Dispatched],
             CaseCommand::Start => &[S::Dispatched],
@@ -609,13 +627,16 @@ const GRAPH: &[(CaseStatus, CaseStatus)] = {
         (S::Accepted, S::Deferred),
         (S::Accepted, S::Duplicate),
         (S::Accepted, S::Withdrawn),
+        (S::Accepted, S::Voided),
         (S::Dispatched, S::Dispatched),
         (S::Dispatched, S::InProgress),
         (S::Dispatched, S::Deferred),
         (S::Dispatched, S::Withdrawn),
+        (S::Dispatched, S::Voided),
         (S::InProgress, S::Resolved),
         (S::InProgress, S::Deferred),
         (S::InProgress, S::Withdrawn),
+        (S::InProgress, S::Voided),
         (S::Resolved, S::Closed),
         (S::Resolved, S::Dispatched),
         (S::Resolved, S::Withdrawn),
@@ -626,6 +647,7 @@ const GRAPH: &[(CaseStatus, CaseStatus)] = {
         (S::Deferred, S::Dispatched),
         (S::Deferred, S::InProgress),
         (S::Deferred, S::Withdrawn),
+        (S::Deferred, S::Voided),
     ]
 };
 
@@ -681,11 +703,11 @@ pub fn apply(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> DomainResul
             Ok(t)
         }
         CaseCommand::Start => {
-            require_handler(state, actor, "start work on")?;
+            require_handler_or_colleague(state, actor, "start work on")?;
             Ok(Transition::edge(from, S::InProgress))
         }
         CaseCommand::Resolve { evidence, note } => {
-            require_handler(state, actor, "resolve")?;
+            require_handler_or_colleague(state, actor, "resolve")?;
             let evidence = required_evidence(evidence)?;
             let mut t = Transition::edge(from, S::Resolved).with_note(note);
             t.resolved_by = Some(actor.user_id.clone());
@@ -852,6 +874,7 @@ pub fn self_handled(actor: &Actor, evidence: &[String]) -> DomainResult<CaseStat
         open_department_tasks: 0,
         escalation_pending: false,
         self_handled: true,
+        community_staff: Vec::new(),
         follow_up_open: false,
     })
 }
@@ -945,12 +968,19 @@ fn require_desk_or_first_contact(state: &CaseState, actor: &Actor, what: &str) -
     }
 }
 
-fn require_handler(state: &CaseState, actor: &Actor, what: &str) -> DomainResult<()> {
-    if state.handler.as_ref().is_some_and(|h| h.includes(actor)) {
+/// The handler, or, when the handler is an officer, another officer assigned to the
+/// case's community.
+fn require_handler_or_colleague(state: &CaseState, actor: &Actor, what: &str) -> DomainResult<()> {
+    let handler = state.handler.as_ref().is_some_and(|h| h.includes(actor));
+    let colleague = actor.role == Role::Officer
+        && matches!(state.handler, Some(Handler::Officer(_)))
+        && state.community_staff.contains(&actor.user_id);
+    if handler || colleague {
         Ok(())
     } else {
         Err(DomainError::forbidden(format!(
-            "only the officer or department the case is dispatched to can {what} it"
+            "only the officer or department the case is dispatched to, or another officer of \
+             its community, can {what} it"
         )))
     }
 }
@@ -1709,6 +1739,22 @@ mod tests {
                 false,
             ),
             (case_in(S::Reported), void(), supervisor(), S::Voided, false),
+            (case_in(S::Accepted), void(), supervisor(), S::Voided, false),
+            (
+                case_in(S::Dispatched),
+                void(),
+                supervisor(),
+                S::Voided,
+                false,
+            ),
+            (
+                case_in(S::InProgress),
+                void(),
+                supervisor(),
+                S::Voided,
+                false,
+            ),
+            (case_in(S::Deferred), void(), supervisor(), S::Voided, false),
             (
                 case_in(S::Reported),
                 duplicate(),
@@ -2126,6 +2172,56 @@ mod tests {
         ];
         for (name, state, cmd, who) in cases {
             assert_forbidden(apply(&state, &cmd, &who), name);
+        }
+    }
+
+    #[test]
+    fn another_officer_of_the_community_may_start_and_resolve_beside_the_handler() {
+        use CaseStatus as S;
+        let mut state = case_in(S::Dispatched);
+        state.community_staff = vec![OFFICER.into(), OTHER_OFFICER.into(), "staff_1".into()];
+        let colleague = actor(OTHER_OFFICER, Role::Officer);
+        let t = apply(&state, &CaseCommand::Start, &colleague).unwrap();
+        let state = next_state(&state, &t);
+        let t = apply(&state, &resolve(), &colleague).unwrap();
+        assert_eq!(t.resolved_by.as_deref(), Some(OTHER_OFFICER));
+        let resolved = next_state(&state, &t);
+        assert_eq!(
+            resolved.handler,
+            Some(Handler::Officer(OFFICER.into())),
+            "the case stays the handler's"
+        );
+        // Neither the resolver nor the handler may check the work.
+        for who in [colleague.clone(), officer()] {
+            assert_forbidden(apply(&resolved, &verify(true), &who), "self-check");
+        }
+        // Community staff of the same community are not officers; an officer elsewhere
+        // is not a colleague; a department's case has no officer colleagues.
+        let mut in_progress = case_in(S::InProgress);
+        in_progress.community_staff = vec!["staff_1".into()];
+        assert_forbidden(apply(&in_progress, &resolve(), &staff()), "staff");
+        assert_forbidden(apply(&in_progress, &resolve(), &colleague), "elsewhere");
+        in_progress.community_staff = vec![OTHER_OFFICER.into()];
+        in_progress.handler = Some(Handler::Departments(vec!["dept_1".into()]));
+        assert_forbidden(apply(&in_progress, &resolve(), &colleague), "department's");
+    }
+
+    #[test]
+    fn a_leader_may_void_until_the_case_is_resolved() {
+        use CaseStatus as S;
+        for from in [
+            S::Reported,
+            S::Accepted,
+            S::Dispatched,
+            S::InProgress,
+            S::Deferred,
+        ] {
+            let t = apply(&case_in(from), &void(), &supervisor()).unwrap();
+            assert_eq!(t.to, S::Voided);
+            assert_forbidden(apply(&case_in(from), &void(), &officer()), "officer voids");
+        }
+        for from in [S::Resolved, S::Closed, S::Evaluated] {
+            assert_conflict_naming(apply(&case_in(from), &void(), &supervisor()), from, "late");
         }
     }
 

@@ -4,8 +4,9 @@
 //! (`patrol_sync::client`), each behind its own seeded simulated network that drops,
 //! delays, duplicates and reorders requests and responses, answers 503, expires tokens and
 //! hands back stale answers; phones restart from their files at random. Officers report,
-//! comment, edit, start and resolve cases, escalate some, record visits and write their
-//! diaries; residents report and withdraw. A supervisor acts online meanwhile. Then the
+//! comment, edit, start and resolve cases (their own and, as colleagues, each other's),
+//! escalate some, record visits and write their diaries; residents report and withdraw. A
+//! supervisor accepts, dispatches and voids online meanwhile. Then the
 //! network heals, everyone syncs until nothing is pending, and the oracle checks: every
 //! replica holds exactly the server's cases of its scope in their current state (and, for
 //! a sixth of the phones per seed, equals a fresh full pull of the same account),
@@ -761,8 +762,13 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 let (id, community) = all_cases[rng.below(all_cases.len())].clone();
                 if let Some(c) = supervisor.case(&id) {
                     let cmd = match c["status"].as_str() {
+                        // A report found false, sometimes only after dispatch (撤件):
+                        // officers working it offline meanwhile are rejected.
                         Some("reported") if rng.chance(10) => {
                             json!({"command": "void", "reason": format!("not a problem {tag}")})
+                        }
+                        Some("accepted" | "dispatched" | "in_progress") if rng.chance(4) => {
+                            json!({"command": "void", "reason": format!("false report {tag}")})
                         }
                         Some("reported") => json!({"command": "accept"}),
                         Some("accepted") => {

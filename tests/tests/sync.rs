@@ -292,6 +292,120 @@ async fn two_devices_resolving_the_same_case_offline_both_succeed_once(app: Test
     assert_eq!(resolutions, 1, "one resolution");
 }
 
+/// A second officer on the C1 beat, created through the admin API; returns their token.
+async fn colleague_in_c1(app: &TestApp) -> String {
+    let admin = app.login_as("admin").await;
+    let password = "colleague-password-1";
+    let res = app
+        .post("/api/v1/users")
+        .token(&admin)
+        .json(json!({"login": "officer.c1b", "role": "officer", "display_name": "队员乙", "password": password}))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let res = app
+        .post("/api/v1/assignments")
+        .token(&admin)
+        .json(json!({"user_id": res.body["id"], "target_code": "C1"}))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    app.login("officer.c1b", password).await
+}
+
+async fn two_officers_resolving_the_same_case_offline_both_succeed_once(app: TestApp) {
+    app.seed_fixture().await;
+    let (case_id, _resident, officer, leader) = case_in_progress(&app).await;
+    let colleague = colleague_in_c1(&app).await;
+    let mut handler_phone = Device::new(&officer);
+    let mut colleague_phone = Device::new(&colleague);
+    handler_phone.queue("case.transition", json!({"case_id": case_id, "command": {"command": "resolve", "evidence": [PHOTO_A], "note": "已清理"}}));
+    colleague_phone.queue("case.transition", json!({"case_id": case_id, "command": {"command": "resolve", "evidence": [PHOTO_B], "note": "我也清理了"}}));
+    // The colleague gets signal first: the handler's resolution arrives second.
+    let a = colleague_phone.push(&app).await;
+    let b = handler_phone.push(&app).await;
+    assert_eq!(a.body["results"][0]["outcome"], "applied", "{}", a.text);
+    assert_eq!(b.body["results"][0]["outcome"], "applied", "{}", b.text);
+    let detail = app
+        .get(&format!("/api/v1/cases/{case_id}"))
+        .token(&leader)
+        .send()
+        .await;
+    assert_eq!(detail.body["case"]["status"], "resolved");
+    let activities = detail.body["activities"].as_array().unwrap();
+    let resolutions = activities
+        .iter()
+        .filter(|a| a["to_status"] == "resolved")
+        .count();
+    assert_eq!(resolutions, 1, "one resolution: {}", detail.text);
+    assert!(
+        detail.text.contains(PHOTO_A) && detail.text.contains(PHOTO_B),
+        "both officers' evidence is on the case: {}",
+        detail.text
+    );
+    // Both phones converge on the one resolution.
+    for phone in [&mut handler_phone, &mut colleague_phone] {
+        phone.pull_all(&app).await;
+        assert_eq!(phone.get("case", &case_id).unwrap()["status"], "resolved");
+        assert!(phone.all("conflict").is_empty(), "nothing to explain");
+    }
+}
+
+async fn resolving_a_case_the_supervisor_voided_is_rejected_and_keeps_the_evidence(app: TestApp) {
+    app.seed_fixture().await;
+    let (case_id, _resident, officer, leader) = case_in_progress(&app).await;
+    let mut phone = Device::new(&officer);
+    phone.queue("case.transition", json!({"case_id": case_id, "command": {"command": "resolve", "evidence": [PHOTO_B], "note": "清理完毕"}}));
+    // Meanwhile the command centre finds the report false and cancels it (撤件).
+    assert_eq!(
+        command(
+            &app,
+            &leader,
+            &case_id,
+            json!({"command": "void", "reason": "重复上报，已由物业处理"})
+        )
+        .await,
+        200
+    );
+    let res = phone.push(&app).await;
+    let result = &res.body["results"][0];
+    assert_eq!(result["outcome"], "rejected", "{}", res.text);
+    assert_eq!(
+        result["rejection"]["current"]["status"], "voided",
+        "rejected with the current state: {}",
+        res.text
+    );
+    let detail = app
+        .get(&format!("/api/v1/cases/{case_id}"))
+        .token(&leader)
+        .send()
+        .await;
+    let kept = detail.body["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "rejected_attempt" && a["evidence"].to_string().contains("清理完毕"));
+    assert!(
+        kept,
+        "the officer's notes stay on the case: {}",
+        detail.text
+    );
+    phone.pull_all(&app).await;
+    assert_eq!(phone.get("case", &case_id).unwrap()["status"], "voided");
+    assert_eq!(
+        phone.all("conflict").len(),
+        1,
+        "the officer sees the conflict"
+    );
+    assert!(
+        phone.all("photo").iter().any(|p| p["sha256"] == PHOTO_B),
+        "the officer's photo stays on the case"
+    );
+    let mut desk = Device::new(&leader);
+    desk.pull_all(&app).await;
+    assert_eq!(desk.all("conflict").len(), 1, "the supervisor sees it too");
+}
+
 async fn resolving_a_withdrawn_case_is_rejected_and_keeps_the_evidence(app: TestApp) {
     app.seed_fixture().await;
     let (case_id, resident, officer, leader) = case_in_progress(&app).await;
@@ -545,6 +659,8 @@ on_both_backends!(
     a_bad_mutation_is_rejected_and_the_queue_moves_on,
     a_supervisor_status_change_and_an_offline_edit_with_photos_both_survive,
     two_devices_resolving_the_same_case_offline_both_succeed_once,
+    two_officers_resolving_the_same_case_offline_both_succeed_once,
+    resolving_a_case_the_supervisor_voided_is_rejected_and_keeps_the_evidence,
     resolving_a_withdrawn_case_is_rejected_and_keeps_the_evidence,
     a_concurrent_edit_of_one_field_is_applied_and_recorded_with_both_values,
     a_community_taken_away_while_offline_is_dropped_and_its_edits_become_forbidden,
