@@ -9,14 +9,19 @@
 //!
 //! Large photos may be uploaded in chunks (`Content-Range: bytes start-end/total`); chunks
 //! are staged per (hash, uploader) on the server's local disk until the last one arrives.
+//!
+//! Complete blobs live in a local directory ([`LocalDirStore`], the default) or, for
+//! deployments that outgrow one machine, in S3-compatible object storage
+//! ([`ObjectBlobStore`], through the `object_store` crate), chosen by `PATROL_BLOB_STORE`.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use actix_web::web::Bytes;
 use diesel::prelude::*;
 use img_parts::jpeg::{Jpeg, markers};
+use object_store::ObjectStoreExt;
 use patrol_domain::DomainError;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -154,6 +159,109 @@ impl BlobStore for LocalDirStore {
         }
         written?;
         sync_dir(dir)
+    }
+}
+
+/// A [`BlobStore`] in object storage: `s3://bucket/prefix` with the usual `AWS_*`
+/// settings from the environment (`AWS_ENDPOINT` for MinIO and other S3-compatible
+/// services). Keys are sharded like [`LocalDirStore`]'s paths. An object PUT is atomic,
+/// so concurrent uploads of one hash leave one complete object.
+#[derive(Debug)]
+pub struct ObjectBlobStore {
+    store: Arc<dyn object_store::ObjectStore>,
+    prefix: object_store::path::Path,
+    /// The store is async and [`BlobStore`] methods run on the blocking pool: they wait on
+    /// a small runtime of the store's own, independent of the HTTP workers' runtimes.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl ObjectBlobStore {
+    /// Opens the store a URL names.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        let Some(rest) = url.strip_prefix("s3://") else {
+            return Err(format!(
+                "{url}: only s3:// URLs are supported (local storage is PATROL_BLOB_DIR)"
+            ));
+        };
+        let prefix = rest.split_once('/').map_or("", |(_, p)| p);
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_url(url)
+            .build()
+            .map_err(|e| format!("{url}: {e}"))?;
+        Self::new(Arc::new(store), prefix)
+    }
+
+    /// A store under `prefix` of any `object_store` backend.
+    pub fn new(store: Arc<dyn object_store::ObjectStore>, prefix: &str) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("patrol-blobs")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the object storage runtime: {e}"))?;
+        Ok(Self {
+            store,
+            prefix: object_store::path::Path::from(prefix.trim_matches('/')),
+            runtime: Some(runtime),
+        })
+    }
+
+    fn wait<T>(&self, f: impl Future<Output = object_store::Result<T>>) -> io::Result<Option<T>> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| io::Error::other("object storage is shut down"))?;
+        not_found_as_none(runtime.block_on(f))
+    }
+
+    fn key(&self, hash: &BlobHash) -> object_store::path::Path {
+        let h = hash.as_str();
+        self.prefix.clone().join(&h[0..2]).join(&h[2..4]).join(h)
+    }
+}
+
+fn not_found_as_none<T>(r: object_store::Result<T>) -> io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(io::Error::other(e)),
+    }
+}
+
+impl Drop for ObjectBlobStore {
+    fn drop(&mut self) {
+        // The server may drop its state inside an async context, where a runtime must
+        // not block to shut down.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl BlobStore for ObjectBlobStore {
+    fn len(&self, hash: &BlobHash) -> io::Result<Option<u64>> {
+        let key = self.key(hash);
+        Ok(self.wait(self.store.head(&key))?.map(|m| m.size))
+    }
+
+    fn get(&self, hash: &BlobHash) -> io::Result<Option<Vec<u8>>> {
+        let key = self.key(hash);
+        let bytes = self.wait(async {
+            match self.store.get(&key).await {
+                Ok(r) => r.bytes().await,
+                Err(e) => Err(e),
+            }
+        })?;
+        Ok(bytes.map(|b| b.to_vec()))
+    }
+
+    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()> {
+        if self.len(hash)? == Some(bytes.len() as u64) {
+            return Ok(());
+        }
+        let key = self.key(hash);
+        let payload = object_store::PutPayload::from(bytes.to_vec());
+        self.wait(self.store.put(&key, payload)).map(|_| ())
     }
 }
 
@@ -650,6 +758,37 @@ mod tests {
         ] {
             assert!(ContentRange::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn object_store_keys_are_sharded_under_the_prefix_and_puts_idempotent() {
+        use object_store::ObjectStore;
+        let memory = Arc::new(object_store::memory::InMemory::new());
+        let store = ObjectBlobStore::new(memory.clone(), "/photos/").unwrap();
+        let bytes = jpeg_with_exif();
+        let hash = BlobHash::of(&bytes);
+        assert_eq!(store.len(&hash).unwrap(), None);
+        assert_eq!(store.get(&hash).unwrap(), None);
+        store.put(&hash, &bytes).unwrap();
+        store.put(&hash, &bytes).unwrap();
+        assert_eq!(store.len(&hash).unwrap(), Some(bytes.len() as u64));
+        assert_eq!(store.get(&hash).unwrap().unwrap(), bytes);
+        let h = hash.as_str();
+        let keys: Vec<String> = store
+            .runtime
+            .as_ref()
+            .unwrap()
+            .block_on(async {
+                use futures_util::TryStreamExt;
+                memory
+                    .list(None)
+                    .map_ok(|m| m.location.to_string())
+                    .try_collect()
+                    .await
+            })
+            .unwrap();
+        assert_eq!(keys, vec![format!("photos/{}/{}/{h}", &h[0..2], &h[2..4])]);
+        assert!(ObjectBlobStore::from_url("https://example.com/x").is_err());
     }
 
     #[test]

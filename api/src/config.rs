@@ -29,8 +29,12 @@ pub struct Config {
     pub log_json: bool,
     /// Run background jobs in this process (every process may; runs are claimed once).
     pub run_jobs: bool,
-    /// Where photo bytes are kept (`PATROL_BLOB_DIR`).
+    /// Where photo bytes are kept (`PATROL_BLOB_DIR`), and where partial chunked uploads
+    /// are staged when the bytes go to object storage.
     pub blob_dir: PathBuf,
+    /// S3-compatible object storage for photo bytes instead of `blob_dir`
+    /// (`PATROL_BLOB_STORE=s3://bucket/prefix`, credentials and endpoint from `AWS_*`).
+    pub blob_store_url: Option<String>,
     /// Largest photo accepted, in bytes (`PATROL_BLOB_MAX_BYTES`).
     pub blob_max_bytes: usize,
     /// Seed material of the Ed25519 key that signs exported ledger heads
@@ -92,13 +96,15 @@ impl Config {
             change_log_days: 90,
             compliance: patrol_domain::visit::CompliancePolicy::default(),
             blob_dir: default_blob_dir(&database_url),
+            blob_store_url: None,
             blob_max_bytes: crate::blobs::DEFAULT_MAX_BYTES,
             database_url,
         }
     }
 
     /// Reads `DATABASE_URL`, `PATROL_BIND`, `PATROL_JWT_SECRET`, `PATROL_LOG_FORMAT`,
-    /// `PATROL_POOL_SIZE`, `PATROL_JOBS`, `PATROL_BLOB_DIR`, `PATROL_BLOB_MAX_BYTES`,
+    /// `PATROL_POOL_SIZE`, `PATROL_JOBS`, `PATROL_BLOB_DIR`, `PATROL_BLOB_STORE`,
+    /// `PATROL_BLOB_MAX_BYTES`,
     /// `PATROL_FOLLOW_UP_DAYS`, `PATROL_RESIDENT_DAILY_REPORTS` and `PATROL_CHANGE_LOG_DAYS`.
     /// Without a secret on SQLite, one is generated and kept beside the database file
     /// (mode 0600); PostgreSQL deployments run several servers, which must share a
@@ -150,6 +156,9 @@ impl Config {
         if let Ok(dir) = std::env::var("PATROL_BLOB_DIR") {
             cfg.blob_dir = PathBuf::from(dir);
         }
+        cfg.blob_store_url = std::env::var("PATROL_BLOB_STORE")
+            .ok()
+            .filter(|u| !u.is_empty());
         if let Ok(days) = std::env::var("PATROL_FOLLOW_UP_DAYS") {
             cfg.case_policy.follow_up_days = days
                 .parse()

@@ -102,6 +102,13 @@ impl Application {
             }
             jobs::ensure_server_epoch(&mut conn)?;
         }
+        let blob_store: Arc<dyn blobs::BlobStore> = match &cfg.blob_store_url {
+            Some(url) => Arc::new(
+                blobs::ObjectBlobStore::from_url(url)
+                    .map_err(|e| anyhow::anyhow!("PATROL_BLOB_STORE: {e}"))?,
+            ),
+            None => Arc::new(blobs::LocalDirStore::new(&cfg.blob_dir)),
+        };
         let listener = TcpListener::bind(&cfg.bind)?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -111,7 +118,7 @@ impl Application {
             codes,
             locator: LocatorCache::default(),
             metrics: Metrics::new()?,
-            blob_store: Arc::new(blobs::LocalDirStore::new(&cfg.blob_dir)),
+            blob_store,
             blob_staging: Arc::new(blobs::Staging::new(cfg.blob_dir.join("uploads"))),
             pool,
             cfg,

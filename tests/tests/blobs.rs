@@ -1,6 +1,10 @@
 //! Photos by content hash over HTTP: stored once however often and however concurrently
 //! they are uploaded, verified against their hash, sniffed, limited in size, resumable,
 //! announced to sync pulls when they arrive, and served without Exif location.
+//!
+//! Every scenario runs with photos in a local directory on SQLite and PostgreSQL, and in
+//! S3-compatible object storage when `TEST_S3_URL` (`s3://bucket`, with the `AWS_*`
+//! settings of the service) names a bucket, as CI does with a local moto server.
 
 use std::path::{Path, PathBuf};
 
@@ -16,22 +20,31 @@ use sha2::{Digest, Sha256};
 /// The photo size limit of these tests, small so the oversize case is cheap.
 const MAX: usize = 64 * 1024;
 
-/// Runs a scenario on each backend with a fresh blob directory.
+/// Runs a scenario on each backend with a fresh blob directory, and on SQLite with a fresh
+/// prefix of an S3 bucket.
 macro_rules! blob_scenarios {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let (app, dir) = super::spawn(patrol_tests::Backend::Sqlite).await.expect("sqlite");
-                    super::$name(app, dir).await;
+                    let (app, stored) = super::spawn(patrol_tests::Backend::Sqlite, false).await.expect("sqlite");
+                    super::$name(app, stored).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    match super::spawn(patrol_tests::Backend::Postgres).await {
-                        Some((app, dir)) => super::$name(app, dir).await,
+                    match super::spawn(patrol_tests::Backend::Postgres, false).await {
+                        Some((app, stored)) => super::$name(app, stored).await,
                         None => eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run"),
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn s3() {
+                    match super::spawn(patrol_tests::Backend::Sqlite, true).await {
+                        Some((app, stored)) => super::$name(app, stored).await,
+                        None => eprintln!("TEST_S3_URL not set: object storage variant not run"),
                     }
                 }
             }
@@ -39,16 +52,84 @@ macro_rules! blob_scenarios {
     };
 }
 
-async fn spawn(backend: Backend) -> Option<(TestApp, TempDir)> {
+/// Where a scenario's server keeps complete photos, for the scenario to look.
+enum Stored {
+    Dir(TempDir),
+    Bucket {
+        store: object_store::aws::AmazonS3,
+        prefix: object_store::path::Path,
+        /// Staging for chunked uploads.
+        _dir: TempDir,
+    },
+}
+
+impl Stored {
+    /// The stored photos' names (their hashes), staging excluded.
+    async fn names(&self) -> Vec<String> {
+        match self {
+            Stored::Dir(dir) => stored_files(&dir.0)
+                .iter()
+                .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect(),
+            Stored::Bucket { store, prefix, .. } => {
+                use futures_util::TryStreamExt;
+                use object_store::ObjectStore;
+                let found: Vec<object_store::ObjectMeta> =
+                    store.list(Some(prefix)).try_collect().await.unwrap();
+                found
+                    .into_iter()
+                    .filter_map(|m| m.location.filename().map(str::to_owned))
+                    .collect()
+            }
+        }
+    }
+
+    /// Is `hash` stored where the server's layout puts it (`ab/cd/<hash>`)?
+    async fn has(&self, hash: &str) -> bool {
+        let shard = format!("{}/{}/{hash}", &hash[0..2], &hash[2..4]);
+        match self {
+            Stored::Dir(dir) => dir.0.join(&shard).is_file(),
+            Stored::Bucket { store, prefix, .. } => {
+                use object_store::ObjectStoreExt;
+                let key = prefix
+                    .clone()
+                    .join(&hash[0..2])
+                    .join(&hash[2..4])
+                    .join(hash);
+                store.head(&key).await.is_ok()
+            }
+        }
+    }
+}
+
+async fn spawn(backend: Backend, s3: bool) -> Option<(TestApp, Stored)> {
     let dir = TempDir(std::env::temp_dir().join(format!("patrol-blobs-{}", uuid::Uuid::new_v4())));
     let blob_dir = dir.0.clone();
+    let (url, stored) = if s3 {
+        let bucket = std::env::var("TEST_S3_URL").ok()?;
+        let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_url(&bucket)
+            .build()
+            .expect("TEST_S3_URL and AWS_* name a bucket");
+        let url = format!("{}/{prefix}", bucket.trim_end_matches('/'));
+        let stored = Stored::Bucket {
+            store,
+            prefix: object_store::path::Path::from(prefix),
+            _dir: dir,
+        };
+        (Some(url), stored)
+    } else {
+        (None, Stored::Dir(dir))
+    };
     let app = TestApp::spawn_with(backend, move |cfg| {
         cfg.blob_dir = blob_dir;
+        cfg.blob_store_url = url;
         cfg.blob_max_bytes = MAX;
     })
     .await?;
     app.seed_fixture().await;
-    Some((app, dir))
+    Some((app, stored))
 }
 
 fn sha(bytes: &[u8]) -> String {
@@ -138,7 +219,10 @@ async fn head(app: &TestApp, token: &str, hash: &str) -> patrol_tests::Res {
     app.req(Method::HEAD, &path(hash)).token(token).send().await
 }
 
-async fn the_same_photo_uploaded_twice_and_concurrently_is_stored_once(app: TestApp, dir: TempDir) {
+async fn the_same_photo_uploaded_twice_and_concurrently_is_stored_once(
+    app: TestApp,
+    stored: Stored,
+) {
     let officer = app.login_as("officer").await;
     let photo = png("twice", 2000);
     let hash = sha(&photo);
@@ -189,20 +273,19 @@ async fn the_same_photo_uploaded_twice_and_concurrently_is_stored_once(app: Test
     }
     assert_eq!(created, 1, "exactly one upload stored it");
     assert_eq!(rows(&app, &hash).await, 1);
-    let files = stored_files(&dir.0);
+    let names = stored.names().await;
     assert_eq!(
-        files.len(),
+        names.len(),
         2,
-        "one file per photo, nothing temporary: {files:?}"
+        "one object per photo, nothing temporary: {names:?}"
     );
-    assert!(files.iter().any(|f| f.ends_with(&hash)));
-    let h = hash.as_str();
-    assert!(dir.0.join(&h[0..2]).join(&h[2..4]).join(h).is_file());
+    assert!(names.contains(&hash));
+    assert!(stored.has(&hash).await);
 }
 
 async fn a_photo_with_one_flipped_byte_is_refused_and_nothing_is_stored(
     app: TestApp,
-    dir: TempDir,
+    stored: Stored,
 ) {
     let officer = app.login_as("officer").await;
     let photo = jpeg_with_gps("flipped", 500);
@@ -213,7 +296,7 @@ async fn a_photo_with_one_flipped_byte_is_refused_and_nothing_is_stored(
     assert_eq!(res.status, 422, "{}", res.text);
     assert_eq!(head(&app, &officer, &hash).await.status, 404);
     assert_eq!(rows(&app, &hash).await, 0);
-    assert!(stored_files(&dir.0).is_empty());
+    assert!(stored.names().await.is_empty());
     // The intact photo is then accepted.
     assert_eq!(put(&app, &officer, &hash, &photo).await.status, 201);
 }
@@ -222,7 +305,10 @@ fn report(case_id: &str) -> Value {
     json!({"case_id": case_id, "category_code": "garbage_pile", "description": "垃圾堆放在楼道口", "lat": 36.605, "lon": 101.802})
 }
 
-async fn a_photo_recorded_before_its_bytes_becomes_available_on_pull(app: TestApp, _dir: TempDir) {
+async fn a_photo_recorded_before_its_bytes_becomes_available_on_pull(
+    app: TestApp,
+    _stored: Stored,
+) {
     let officer = app.login_as("officer").await;
     let photo = jpeg_with_gps("field", 800);
     let hash = sha(&photo);
@@ -275,7 +361,7 @@ async fn get_raw(app: &TestApp, token: &str, hash: &str) -> (u16, String, Vec<u8
     (status, ct, r.bytes().await.unwrap().to_vec())
 }
 
-async fn a_jpeg_is_served_without_its_exif_location(app: TestApp, _dir: TempDir) {
+async fn a_jpeg_is_served_without_its_exif_location(app: TestApp, _stored: Stored) {
     let resident = app.login_as("resident").await;
     let officer = app.login_as("officer").await;
     let photo = jpeg_with_gps("resident", 600);
@@ -316,7 +402,7 @@ async fn a_jpeg_is_served_without_its_exif_location(app: TestApp, _dir: TempDir)
     );
 }
 
-async fn non_photos_and_oversize_photos_are_refused(app: TestApp, dir: TempDir) {
+async fn non_photos_and_oversize_photos_are_refused(app: TestApp, stored: Stored) {
     let officer = app.login_as("officer").await;
     for not_a_photo in [
         b"just some text, not a photo".to_vec(),
@@ -347,7 +433,7 @@ async fn non_photos_and_oversize_photos_are_refused(app: TestApp, dir: TempDir) 
         .await;
     assert_eq!(res.status, 413, "{}", res.text);
     assert_eq!(head(&app, &officer, &hash).await.status, 404);
-    assert!(stored_files(&dir.0).is_empty());
+    assert!(stored.names().await.is_empty());
 
     let res = put(&app, &officer, "not-a-hash", b"x").await;
     assert_eq!(res.status, 400, "{}", res.text);
@@ -371,7 +457,7 @@ async fn put_chunk(
         .await
 }
 
-async fn a_resumable_upload_in_three_chunks_completes_and_verifies(app: TestApp, dir: TempDir) {
+async fn a_resumable_upload_in_three_chunks_completes_and_verifies(app: TestApp, stored: Stored) {
     let officer = app.login_as("officer").await;
     let photo = jpeg_with_gps("large", 30_000);
     let total = photo.len();
@@ -440,7 +526,7 @@ async fn a_resumable_upload_in_three_chunks_completes_and_verifies(app: TestApp,
     assert_eq!(probe.status, 404);
     assert_eq!(probe.header("upload-offset"), None);
     assert_eq!(rows(&app, &hash).await, 0);
-    assert_eq!(stored_files(&dir.0).len(), 1, "only the verified photo");
+    assert_eq!(stored.names().await.len(), 1, "only the verified photo");
 }
 
 blob_scenarios!(
