@@ -122,9 +122,41 @@ impl Transport for Http {
     fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError> {
         self.post("/api/v1/sync/pull", req)
     }
+    fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        let res = self
+            .client
+            .put(format!("{}/api/v1/blobs/{sha256}", self.base))
+            .bearer_auth(&self.token)
+            .body(bytes.to_vec())
+            .send()
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+        let status = res.status().as_u16();
+        let retry = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        match status {
+            200 | 201 => Ok(()),
+            _ => Err(TransportError::from_status(
+                status,
+                &res.text().unwrap_or_default(),
+                retry,
+            )),
+        }
+    }
     fn refresh_auth(&mut self) -> Result<(), TransportError> {
         self.sign_in()
     }
+}
+
+/// A small PNG (a real header; the rest is the label) standing in for a photo.
+fn photo(label: &str) -> Vec<u8> {
+    let mut b =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde".to_vec();
+    b.extend_from_slice(label.as_bytes());
+    b
 }
 
 /// A simulated officer's community: where its reports go.
@@ -235,11 +267,14 @@ pub fn run(cfg: &Config, args: &SimArgs) -> anyhow::Result<()> {
                     break p;
                 }
             };
+            let case_id = uuid::Uuid::now_v7().to_string();
+            // Each report carries a photo: its record syncs first, the bytes follow.
+            let hash = engine.add_photo(&photo(&case_id))?;
             engine.enqueue(
                 "case.report",
-                json!({"case_id": uuid::Uuid::now_v7().to_string(), "category_code": category,
+                json!({"case_id": case_id, "category_code": category,
                        "description": format!("simulated report {op} in {}", patches[k].code),
-                       "lat": at.lat, "lon": at.lon}),
+                       "lat": at.lat, "lon": at.lon, "photos": [hash]}),
                 None,
             )?;
         } else {
@@ -272,6 +307,7 @@ pub fn run(cfg: &Config, args: &SimArgs) -> anyhow::Result<()> {
             totals.failed_rounds += report.failed_rounds;
             totals.outcomes += report.outcomes;
             totals.changes += report.changes;
+            totals.uploads += report.uploads;
             if !report.quiescent {
                 bail!("the fleet did not reach quiescence within an hour of virtual time");
             }
@@ -283,13 +319,14 @@ pub fn run(cfg: &Config, args: &SimArgs) -> anyhow::Result<()> {
     let rate = queued as f64 / secs;
     println!(
         "{} officers, {queued} offline operations queued; synced in {secs:.2} s \
-         ({rate:.0} mutations/s): {} rounds ({} failed), {} outcomes, {} changes pulled; \
-         every phone quiescent",
+         ({rate:.0} mutations/s): {} rounds ({} failed), {} outcomes, {} changes pulled, \
+         {} photos uploaded; every phone quiescent",
         members.len(),
         report.rounds,
         report.failed_rounds,
         report.outcomes,
         report.changes,
+        report.uploads,
     );
     std::fs::remove_dir_all(&dir).ok();
     Ok(())

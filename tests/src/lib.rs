@@ -32,13 +32,14 @@ pub enum Backend {
 /// A database made for one test and removed after it.
 pub enum TestDb {
     Sqlite {
-        _dir: TempDir,
+        dir: TempDir,
         url: String,
     },
     Postgres {
         admin_url: String,
         name: String,
         url: String,
+        dir: TempDir,
     },
 }
 
@@ -61,12 +62,14 @@ impl TestDb {
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let url = format!("sqlite://{}", dir.join("patrol.db").display());
                 Some(TestDb::Sqlite {
-                    _dir: TempDir(dir),
+                    dir: TempDir(dir),
                     url,
                 })
             }
             Backend::Postgres => {
                 let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+                let dir = std::env::temp_dir().join(format!("patrol-test-{tag}"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
                 let name = format!("patrol_test_{tag}");
                 let mut conn = PgConnection::establish(&admin_url)
                     .unwrap_or_else(|e| panic!("TEST_DATABASE_URL {admin_url}: {e}"));
@@ -81,6 +84,7 @@ impl TestDb {
                     admin_url,
                     name,
                     url,
+                    dir: TempDir(dir),
                 })
             }
         }
@@ -89,6 +93,13 @@ impl TestDb {
     pub fn url(&self) -> &str {
         match self {
             TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    /// A scratch directory that lives as long as the database (photo bytes go here).
+    pub fn dir(&self) -> &std::path::Path {
+        match self {
+            TestDb::Sqlite { dir, .. } | TestDb::Postgres { dir, .. } => &dir.0,
         }
     }
 }
@@ -126,11 +137,13 @@ impl Drop for TestApp {
 }
 
 /// Test configuration: fast, generous limits unless a test tightens them.
-pub fn test_config(url: &str) -> Config {
+pub fn test_config(db: &TestDb) -> Config {
     let mut cfg = Config::new(
-        DatabaseUrl::parse(url).expect("test url"),
+        DatabaseUrl::parse(db.url()).expect("test url"),
         TEST_SECRET.as_bytes().to_vec(),
     );
+    // Never the working directory (PostgreSQL's default): each database has its own.
+    cfg.blob_dir = db.dir().join("blobs");
     cfg.bind = "127.0.0.1:0".into();
     cfg.pool_size = 4;
     cfg.run_jobs = false;
@@ -154,7 +167,7 @@ impl TestApp {
     /// Like [`TestApp::spawn`], with a chance to adjust the configuration.
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let db = Arc::new(TestDb::create(backend)?);
-        let mut cfg = test_config(db.url());
+        let mut cfg = test_config(&db);
         tweak(&mut cfg);
         Some(Self::start_on(db, cfg, backend).await)
     }

@@ -5,18 +5,19 @@
 //! delays, duplicates and reorders requests and responses, answers 503, expires tokens and
 //! hands back stale answers; phones restart from their files at random. Officers report,
 //! comment, edit, start and resolve cases (their own and, as colleagues, each other's),
-//! escalate some, record visits and write their diaries; residents report and withdraw. A
-//! supervisor accepts, dispatches and voids online meanwhile. Then the
-//! network heals, everyone syncs until nothing is pending, and the oracle checks: every
+//! escalate some, record visits and write their diaries, with photos whose bytes upload
+//! after the records; residents report and withdraw. A supervisor accepts, dispatches and
+//! voids online meanwhile. Then the network heals, everyone syncs until nothing is
+//! pending, and the oracle checks: every
 //! replica holds exactly the server's cases of its scope in their current state (and, for
 //! a sixth of the phones per seed, equals a fresh full pull of the same account),
 //! every queued mutation has exactly one outcome (the same locally and on the server),
-//! nothing was applied twice, and no report was lost.
+//! nothing was applied twice, no report was lost, and every photo taken reached the server.
 //!
 //! The run is a pure function of the seed except for ids and times the server makes, so a
 //! failing seed replays with the command it prints. The default, which CI runs, is 200
-//! seeds x 500 operations per backend (about 300 queued mutations and 110 cases per seed);
-//! `PATROL_SIM_SEEDS` (seeds per backend) and `PATROL_SIM_OPS` (operations per seed) make
+//! seeds x 400 operations per backend (about 250 queued mutations, 90 cases and 50
+//! uploaded photos per seed); `PATROL_SIM_SEEDS` (seeds per backend) and `PATROL_SIM_OPS` (operations per seed) make
 //! longer opt-in runs (e.g. 200 x 3000); `PATROL_SIM_SEED` runs one seed;
 //! `PATROL_SIM_LANES` sets how many servers share the seeds; `PATROL_SIM_TRACE` prints
 //! per-seed timings; `PATROL_SIM_DEBUG` prints, for a replica that differs, the case's
@@ -30,8 +31,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use diesel::prelude::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use patrol_api::db::schema::{
-    case_activities, case_followers, cases, change_log, communities, conflicts, department_tasks,
-    diary_entries, escalations, photos, sync_clients, sync_mutations, visits,
+    blobs, case_activities, case_followers, cases, change_log, communities, conflicts,
+    department_tasks, diary_entries, escalations, photos, sync_clients, sync_mutations, visits,
 };
 use patrol_api::db::{self, DatabaseUrl, DbConn};
 use patrol_api::handlers::people::{NewUser, assign, insert_staff};
@@ -48,7 +49,7 @@ use tokio::runtime::Handle;
 const OFFICERS: usize = 20;
 const RESIDENTS: usize = 3;
 const DEFAULT_SEEDS: u64 = 200;
-const DEFAULT_OPS: usize = 500;
+const DEFAULT_OPS: usize = 400;
 
 /// SplitMix64: tiny, seedable, identical everywhere.
 #[derive(Clone)]
@@ -184,6 +185,26 @@ impl Transport for Http {
     fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError> {
         self.post("/api/v1/sync/pull", req)
     }
+    fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        self.handle.block_on(async {
+            let res = self
+                .client
+                .put(format!("{}/api/v1/blobs/{sha256}", self.base))
+                .bearer_auth(&self.token)
+                .body(bytes.to_vec())
+                .send()
+                .await
+                .map_err(|e| TransportError::Network(e.to_string()))?;
+            match res.status().as_u16() {
+                200 | 201 => Ok(()),
+                status => Err(TransportError::from_status(
+                    status,
+                    &res.text().await.unwrap_or_default(),
+                    1,
+                )),
+            }
+        })
+    }
     fn refresh_auth(&mut self) -> Result<(), TransportError> {
         self.token = token(&self.account, false);
         Ok(())
@@ -193,6 +214,7 @@ impl Transport for Http {
 enum Delayed {
     Push(PushRequest),
     Pull(PullRequest),
+    Blob(String, Vec<u8>),
 }
 
 /// A hostile network in front of one phone. Everything it does comes from its seed.
@@ -240,6 +262,9 @@ impl SimNet {
                     if let Ok(a) = self.inner.pull(&r) {
                         self.old_pulls.push(a);
                     }
+                }
+                Delayed::Blob(hash, bytes) => {
+                    let _ = self.inner.put_blob(&hash, &bytes);
                 }
             }
         }
@@ -340,6 +365,23 @@ impl Transport for SimNet {
         r
     }
 
+    fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        if let Some(r) = self.before(|| Delayed::Blob(sha256.to_owned(), bytes.to_vec())) {
+            return r;
+        }
+        let answer = self.inner.put_blob(sha256, bytes);
+        if !self.faulty {
+            return answer;
+        }
+        if self.rng.chance(10) {
+            let _ = self.inner.put_blob(sha256, bytes); // duplicated on the way
+        }
+        if self.rng.chance(10) {
+            return Err(TransportError::Network("response lost".into()));
+        }
+        answer
+    }
+
     fn refresh_auth(&mut self) -> Result<(), TransportError> {
         if self.faulty && self.rng.chance(10) {
             return Err(TransportError::Network("refresh lost".into()));
@@ -391,6 +433,19 @@ impl Phone {
         }
         self.engine.as_mut().unwrap()
     }
+    /// A photo reference for a record: usually a photo taken on this phone, whose bytes
+    /// it uploads after the record; sometimes a hash whose bytes never come (a phone
+    /// lost with its photos), which stays `awaiting_upload`.
+    fn photo(&mut self, rng: &mut Rng, tag: &str) -> String {
+        if rng.chance(20) {
+            return rng.hash();
+        }
+        let mut bytes =
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde".to_vec();
+        bytes.extend_from_slice(format!("{tag} {}", rng.next()).as_bytes());
+        self.engine().add_photo(&bytes).unwrap()
+    }
+
     fn sync(&mut self, now: i64) -> Result<bool, ClientError> {
         let engine = self
             .engine
@@ -488,6 +543,7 @@ fn reset_tables(url: &str) {
     let mut c = conn(url);
     let c: &mut DbConn = &mut c;
     diesel::delete(photos::table).execute(c).unwrap();
+    diesel::delete(blobs::table).execute(c).unwrap();
     diesel::delete(case_activities::table).execute(c).unwrap();
     diesel::delete(conflicts::table).execute(c).unwrap();
     diesel::delete(change_log::table).execute(c).unwrap();
@@ -597,6 +653,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 let me = phones[i].account.clone();
                 let at = chrono::Utc::now();
                 if rng.chance(60) {
+                    let photo = phones[i].photo(&mut rng, &tag);
                     let mut bytes = [0u8; 16];
                     bytes[..8].copy_from_slice(&rng.next().to_le_bytes());
                     bytes[8..].copy_from_slice(&rng.next().to_le_bytes());
@@ -613,7 +670,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                                    "ended_at": at - chrono::TimeDelta::minutes(5),
                                    "fixes": [{"at": at - chrono::TimeDelta::minutes(10), "lat": 36.605,
                                               "lon": lon, "accuracy_m": 12.0, "mock": false}],
-                                   "photos": [rng.hash()], "met": ["resident"],
+                                   "photos": [photo], "met": ["resident"],
                                    "purpose": format!("visit {tag}"), "class_721": "service"}),
                             None,
                         )
@@ -664,15 +721,32 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                         }
                     }
                 };
+                let roll = rng.below(100);
+                // Photos are taken only for what uses them: a comment's, a resolution's.
+                let photos: Vec<String> = if (25..=54).contains(&roll) && pick.is_some() {
+                    (0..rng.below(3))
+                        .map(|_| phones[i].photo(&mut rng, &tag))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let resolving = roll >= 80
+                    && pick
+                        .as_ref()
+                        .is_some_and(|c| c["status"].as_str() == Some("in_progress"));
+                let evidence = if resolving {
+                    phones[i].photo(&mut rng, &tag)
+                } else {
+                    String::new()
+                };
                 let e = phones[i].engine();
-                match (rng.below(100), pick) {
+                match (roll, pick) {
                     (0..=24, _) | (_, None) => {
                         let (id, args) = report_args(&mut rng, me.community, &tag);
                         e.enqueue("case.report", args, None).unwrap();
                         all_cases.push((id, me.community));
                     }
                     (25..=54, Some(c)) => {
-                        let photos: Vec<String> = (0..rng.below(3)).map(|_| rng.hash()).collect();
                         e.enqueue(
                             "case.comment",
                             json!({"case_id": c["id"], "text": format!("comment {tag}"), "photos": photos}),
@@ -712,7 +786,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                     (_, Some(c)) => {
                         let cmd = match c["status"].as_str() {
                             Some("in_progress") => {
-                                json!({"command": "resolve", "evidence": [rng.hash()], "note": format!("done {tag}")})
+                                json!({"command": "resolve", "evidence": [evidence], "note": format!("done {tag}")})
                             }
                             _ => json!({"command": "start"}),
                         };
@@ -865,6 +939,8 @@ struct Stats {
     with_conflict: usize,
     rejected: usize,
     cases: usize,
+    /// Photos taken on phones and uploaded.
+    photos: usize,
     /// Mutations by name, applied (with or without conflict) / rejected.
     by_name: BTreeMap<String, (usize, usize)>,
 }
@@ -1012,6 +1088,21 @@ fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String
                 _ => {}
             }
         }
+        // Every photo taken on the phone reached the server exactly as taken (the server
+        // verified its hash), and the phone knows it: nothing pending, nothing refused.
+        for (hash, status) in p.engine().photos().unwrap() {
+            ensure!(
+                status == "uploaded",
+                "phone {i}: photo {hash} is {status} after quiescence"
+            );
+            let stored: i64 = blobs::table
+                .filter(blobs::sha256.eq(&hash))
+                .count()
+                .get_result(c)
+                .unwrap();
+            ensure!(stored == 1, "phone {i}: photo {hash} is not on the server");
+            stats.photos += 1;
+        }
         // The replica holds exactly the cases in the account's scope, each in the server's
         // current state.
         let replica = p.engine().replica().unwrap();
@@ -1141,6 +1232,7 @@ impl Stats {
         self.with_conflict += s.with_conflict;
         self.rejected += s.rejected;
         self.cases += s.cases;
+        self.photos += s.photos;
         for (name, (a, r)) in s.by_name {
             let t = self.by_name.entry(name).or_default();
             t.0 += a;

@@ -52,7 +52,7 @@ async fn seeded(backend: Backend) {
     assert!(!again.contains(&admin_password), "passwords are shown once");
 
     let db = std::sync::Arc::new(db);
-    let app = TestApp::start_on(db.clone(), patrol_tests::test_config(db.url()), backend).await;
+    let app = TestApp::start_on(db.clone(), patrol_tests::test_config(&db), backend).await;
     let admin = app.login("admin", &admin_password).await;
     let personnel = app
         .get("/api/v1/personnel?limit=200")

@@ -702,6 +702,17 @@ async fn the_sim_command_drives_a_fleet_of_officers_to_quiescence(app: TestApp) 
         (15..60).contains(&n),
         "reports, and work on synced cases: {n} cases"
     );
+    // Each report's photo followed it, verified against its hash.
+    let photos = app
+        .with_conn(|conn| {
+            use diesel::prelude::*;
+            patrol_api::db::schema::blobs::table
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(photos, n as i64, "one uploaded photo per report");
 }
 
 on_both_backends!(the_sim_command_drives_a_fleet_of_officers_to_quiescence);

@@ -30,9 +30,10 @@ pub struct FleetReport {
     pub rounds: usize,
     /// Rounds that failed on the transport (they back off and retry).
     pub failed_rounds: usize,
-    /// Outcomes received and changes applied, over all members.
+    /// Outcomes received, changes applied and photos uploaded, over all members.
     pub outcomes: usize,
     pub changes: usize,
+    pub uploads: usize,
     /// The virtual time when the run stopped.
     pub now_ms: i64,
     /// Every member's last round said nothing pending and nothing more to pull.
@@ -67,6 +68,7 @@ pub fn run<T: Transport>(
                 Ok(r) => {
                     report.outcomes += r.outcomes;
                     report.changes += r.changes;
+                    report.uploads += r.uploads;
                     quiet[i] = r.complete;
                 }
                 Err(ClientError::Transport(_)) => {

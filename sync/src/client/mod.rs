@@ -2,7 +2,7 @@
 //! would embed or port.
 //!
 //! One SQLite file holds the mutation queue, the replica of the server's records, the pull
-//! cursor and the conflicts received. Every step that matters is persisted before it is
+//! cursor, the conflicts received and the photos still to upload. Every step that matters is persisted before it is
 //! acknowledged: [`Engine::enqueue`] returns only once the mutation is on disk, and a pull
 //! page is applied with its cursor in one local transaction, so a crash at any point
 //! leaves either the old state or the new one, never half a page.
@@ -23,8 +23,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::protocol::{
     ChangeOp, MAX_BATCH, Mutation, MutationEnvelope, MutationResult, PROTOCOL_VERSION, PullRequest,
@@ -94,7 +95,9 @@ pub struct SyncReport {
     pub outcomes: usize,
     /// Changes applied from pulls this round.
     pub changes: usize,
-    /// Nothing left to push and the last page said `has_more: false`.
+    /// Photos whose bytes the server confirmed this round.
+    pub uploads: usize,
+    /// Nothing left to push or upload, and the last page said `has_more: false`.
     pub complete: bool,
 }
 
@@ -226,6 +229,35 @@ impl Engine {
                 })
             })
             .collect()
+    }
+
+    /// Keeps a photo taken on this device until its bytes are uploaded, and returns its
+    /// SHA-256: the reference records carry (records sync first, bytes follow). On disk
+    /// before it returns; the same photo added twice is kept once.
+    pub fn add_photo(&mut self, bytes: &[u8]) -> Result<String, ClientError> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        diesel::sql_query(
+            "INSERT INTO photos_out (sha256, bytes, status) VALUES (?, ?, 'pending') \
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind::<Text, _>(&sha256)
+        .bind::<Binary, _>(bytes)
+        .execute(&mut self.conn)?;
+        Ok(sha256)
+    }
+
+    /// Photos added on this device by status (`pending`, `uploaded`, `refused`).
+    pub fn photos(&mut self) -> Result<BTreeMap<String, String>, ClientError> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            sha256: String,
+            #[diesel(sql_type = Text)]
+            status: String,
+        }
+        let rows: Vec<Row> =
+            diesel::sql_query("SELECT sha256, status FROM photos_out").load(&mut self.conn)?;
+        Ok(rows.into_iter().map(|r| (r.sha256, r.status)).collect())
     }
 
     /// Mutations still waiting for their outcome.
@@ -366,11 +398,64 @@ impl Engine {
     fn round(&mut self, t: &mut impl Transport) -> Result<SyncReport, ClientError> {
         let outcomes = self.push_all(t)?;
         let (changes, more) = self.pull_all(t)?;
+        // Bytes last: the records that reference them are already on the server, and a
+        // slow upload must not hold back the officer's other work.
+        let uploads = self.upload_photos(t)?;
         Ok(SyncReport {
             outcomes,
             changes,
-            complete: !more && self.unfinished()? == 0,
+            uploads,
+            complete: !more && self.unfinished()? == 0 && self.photos_pending()? == 0,
         })
+    }
+
+    fn photos_pending(&mut self) -> Result<i64, ClientError> {
+        Ok(store::scalar(
+            &mut self.conn,
+            "SELECT COUNT(*) AS n FROM photos_out WHERE status = 'pending'",
+        )?
+        .unwrap_or(0))
+    }
+
+    /// Uploads pending photos one at a time, oldest hash order. A confirmed upload drops
+    /// the bytes; a permanent refusal (the bytes do not match their hash, are no photo, or
+    /// are too large) is kept with its reason, never retried; anything else stops the
+    /// round and the photo is tried again next time. Uploading twice is harmless.
+    fn upload_photos(&mut self, t: &mut impl Transport) -> Result<usize, ClientError> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            sha256: String,
+            #[diesel(sql_type = Binary)]
+            bytes: Vec<u8>,
+        }
+        let mut uploaded = 0;
+        loop {
+            let next: Option<Row> = diesel::sql_query(
+                "SELECT sha256, bytes FROM photos_out WHERE status = 'pending' \
+                 ORDER BY sha256 LIMIT 1",
+            )
+            .get_result(&mut self.conn)
+            .optional()?;
+            let Some(photo) = next else {
+                return Ok(uploaded);
+            };
+            let (status, reason) = match call(t, |t| t.put_blob(&photo.sha256, &photo.bytes)) {
+                Ok(()) => ("uploaded", None),
+                Err(TransportError::Rejected(reason)) => ("refused", Some(reason)),
+                Err(e) => return Err(e.into()),
+            };
+            diesel::sql_query(
+                "UPDATE photos_out SET status = ?, reason = ?, \
+                 bytes = CASE WHEN ? = 'uploaded' THEN x'' ELSE bytes END WHERE sha256 = ?",
+            )
+            .bind::<Text, _>(status)
+            .bind::<Nullable<Text>, _>(reason)
+            .bind::<Text, _>(status)
+            .bind::<Text, _>(&photo.sha256)
+            .execute(&mut self.conn)?;
+            uploaded += usize::from(status == "uploaded");
+        }
     }
 
     fn push_all(&mut self, t: &mut impl Transport) -> Result<usize, ClientError> {

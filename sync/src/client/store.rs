@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS personal (
     id TEXT NOT NULL,
     PRIMARY KEY (entity, id)
 );
+-- Photos taken on this device, kept until the server has their bytes: records carry only
+-- the hash and sync first; bytes follow (`pending` until the upload is confirmed, then
+-- `uploaded` with the bytes dropped, or `refused` with the server's reason).
+CREATE TABLE IF NOT EXISTS photos_out (
+    sha256 TEXT PRIMARY KEY NOT NULL,
+    bytes BLOB NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT
+);
 CREATE TABLE IF NOT EXISTS conflicts (
     id TEXT PRIMARY KEY NOT NULL,
     mutation_id BIGINT,

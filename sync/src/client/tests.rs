@@ -22,6 +22,9 @@ struct Fake {
     refreshes: usize,
     /// Ids of every push that reached the server.
     pushes: Vec<Vec<u64>>,
+    /// Photo bytes received, by hash, and how many uploads reached the server.
+    blobs: HashMap<String, Vec<u8>>,
+    uploads: usize,
 }
 
 impl Fake {
@@ -35,6 +38,8 @@ impl Fake {
             expired: false,
             refreshes: 0,
             pushes: Vec::new(),
+            blobs: HashMap::new(),
+            uploads: 0,
         }
     }
 
@@ -44,6 +49,21 @@ impl Fake {
 }
 
 impl Transport for Fake {
+    /// Verifies the hash like the server (`422` on a mismatch) and stores once.
+    fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        if let Some(e) = self.fail.pop_front() {
+            return Err(e);
+        }
+        if self.expired {
+            return Err(TransportError::Unauthorized);
+        }
+        self.uploads += 1;
+        if hex::encode(Sha256::digest(bytes)) != sha256 {
+            return Err(TransportError::from_status(422, "hash mismatch", 1));
+        }
+        self.blobs.insert(sha256.to_owned(), bytes.to_vec());
+        Ok(())
+    }
     fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError> {
         if let Some(e) = self.fail.pop_front() {
             return Err(e);
@@ -229,6 +249,9 @@ fn a_page_that_fails_midway_leaves_the_old_cursor_and_replica() {
 struct Replays(PullResponse);
 
 impl Transport for Replays {
+    fn put_blob(&mut self, _sha256: &str, _bytes: &[u8]) -> Result<(), TransportError> {
+        Err(TransportError::Network("not used".into()))
+    }
     fn push(&mut self, _req: &PushRequest) -> Result<PushResponse, TransportError> {
         Err(TransportError::Network("not used".into()))
     }
@@ -442,6 +465,9 @@ fn pending_edits_show_on_top_of_the_replica_until_acknowledged() {
 struct Shared(std::rc::Rc<std::cell::RefCell<Fake>>);
 
 impl Transport for Shared {
+    fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        self.0.borrow_mut().put_blob(sha256, bytes)
+    }
     fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError> {
         self.0.borrow_mut().push(req)
     }
@@ -503,4 +529,71 @@ fn http_answers_map_to_what_the_engine_does_next() {
     assert_eq!(T::from_status(503, "", 30), T::RetryAfter(30));
     assert_eq!(T::from_status(429, "", 5), T::RetryAfter(5));
     assert!(matches!(T::from_status(422, "bad", 1), T::Rejected(_)));
+}
+
+#[test]
+fn photos_upload_after_their_records_survive_failures_and_restarts_and_upload_once_confirmed() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    let photo = b"\x89PNG\r\n\x1a\n a stairwell".to_vec();
+    let hash = e.add_photo(&photo).unwrap();
+    assert_eq!(hash, hex::encode(Sha256::digest(&photo)));
+    assert_eq!(
+        e.add_photo(&photo).unwrap(),
+        hash,
+        "the same photo is kept once"
+    );
+    e.enqueue(
+        "case.report",
+        json!({"case_id": "a", "category_code": "garbage_pile", "description": "pile",
+               "lat": 36.6, "lon": 101.8, "photos": [hash]}),
+        None,
+    )
+    .unwrap();
+    let report = e.sync(&mut server, 0).unwrap();
+    assert!(report.complete);
+    assert_eq!(server.applied(e.client_id()), 1);
+    assert_eq!(server.uploads, 1);
+    assert_eq!(e.photos().unwrap()[&hash], "uploaded");
+
+    // A second photo whose upload fails on the network, then the phone restarts.
+    let second = b"\x89PNG\r\n\x1a\n a basement".to_vec();
+    let hash2 = e.add_photo(&second).unwrap();
+    drop(e);
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    // The network fails this round: the photo waits for the next.
+    server
+        .fail
+        .push_back(TransportError::Network("down".into()));
+    let round = e.sync(&mut server, 0);
+    assert!(round.is_err());
+    assert_eq!(
+        e.photos().unwrap()[&hash2],
+        "pending",
+        "kept for the next round"
+    );
+    let report = e.sync(&mut server, 10_000_000).unwrap();
+    assert_eq!(report.uploads, 1);
+    assert!(report.complete);
+    assert_eq!(server.blobs[&hash2], second);
+    assert_eq!(server.uploads, 2, "a confirmed photo is not sent again");
+}
+
+#[test]
+fn a_photo_the_server_refuses_is_kept_with_the_reason_and_not_retried() {
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    let hash = e.add_photo(b"\x89PNG\r\n\x1a\n intact").unwrap();
+    // The bytes rot on the device after they were hashed.
+    diesel::sql_query("UPDATE photos_out SET bytes = x'00'")
+        .execute(&mut e.conn)
+        .unwrap();
+    let report = e.sync(&mut server, 0).unwrap();
+    assert!(report.complete, "nothing left that could succeed");
+    assert_eq!(e.photos().unwrap()[&hash], "refused");
+    e.sync(&mut server, 0).unwrap();
+    assert_eq!(server.uploads, 1, "a refusal is final");
+    assert!(server.blobs.is_empty());
 }

@@ -54,6 +54,9 @@ pub trait Transport {
     fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError>;
     /// `POST /api/v1/sync/pull`.
     fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError>;
+    /// `PUT /api/v1/blobs/{sha256}` with a photo's bytes; `Ok` once the server has them
+    /// (`201` stored, `200` it already had them).
+    fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError>;
     /// Gets a fresh access token after a `401`. The default does nothing, for transports
     /// without tokens.
     fn refresh_auth(&mut self) -> Result<(), TransportError> {
