@@ -621,20 +621,6 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
     }))
 }
 
-/// The status a command leads to when it applies cleanly, for commands that have one.
-fn target_of(cmd: &CaseCommand) -> Option<CaseStatus> {
-    Some(match cmd {
-        CaseCommand::Accept => CaseStatus::Accepted,
-        CaseCommand::Void { .. } => CaseStatus::Voided,
-        CaseCommand::Start => CaseStatus::InProgress,
-        CaseCommand::Resolve { .. } => CaseStatus::Resolved,
-        CaseCommand::Defer { .. } => CaseStatus::Deferred,
-        CaseCommand::MarkDuplicate { .. } => CaseStatus::Duplicate,
-        CaseCommand::Withdraw => CaseStatus::Withdrawn,
-        _ => return None,
-    })
-}
-
 /// A "not fixed" after the follow-up window: the reporter's comment becomes a new case at
 /// the same place and category, linked to the old one, which keeps its outcome.
 fn follow_up_case(conn: &mut DbConn, ctx: &Ctx, old: &CaseRow, comment: &str) -> CommandResult {
@@ -716,7 +702,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     };
     let t = match case::apply(&state, &args.command, &ctx.actor) {
         Ok(t) => t,
-        Err(DomainError::Conflict { .. }) if target_of(&args.command) == Some(state.status) => {
+        Err(DomainError::Conflict { .. }) if case::is_repeat(&state, &args.command, &ctx.actor) => {
             let a = activity(
                 &c,
                 ctx,

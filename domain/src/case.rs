@@ -554,6 +554,32 @@ impl CaseCommand {
     }
 }
 
+/// Is `cmd` a repeat of a step the case already took, that `actor` could have taken
+/// itself? Two phones resolving the same case offline both mean "resolved": the second
+/// succeeds without a second transition (its evidence is still kept). Someone who could
+/// not have issued the command gets the usual conflict instead.
+pub fn is_repeat(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> bool {
+    use CaseStatus as S;
+    let target = match cmd {
+        CaseCommand::Accept => S::Accepted,
+        CaseCommand::Void { .. } => S::Voided,
+        CaseCommand::Start => S::InProgress,
+        CaseCommand::Resolve { .. } => S::Resolved,
+        CaseCommand::Defer { .. } => S::Deferred,
+        CaseCommand::MarkDuplicate { .. } => S::Duplicate,
+        CaseCommand::Withdraw => S::Withdrawn,
+        // Dispatch, verify, resume, evaluate and "not fixed" are not idempotent: a second
+        // one is a new decision.
+        _ => return false,
+    };
+    state.status == target
+        && cmd.valid_from().iter().any(|&from| {
+            let mut before = state.clone();
+            before.status = from;
+            apply(&before, cmd, actor).is_ok()
+        })
+}
+
 /// The outcome of an accepted command: the edge taken and everything the caller must
 /// persist, including the activity entry's text and evidence. Feed it to [`next_state`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -2204,6 +2230,32 @@ mod tests {
         in_progress.community_staff = vec![OTHER_OFFICER.into()];
         in_progress.handler = Some(Handler::Departments(vec!["dept_1".into()]));
         assert_forbidden(apply(&in_progress, &resolve(), &colleague), "department's");
+    }
+
+    #[test]
+    fn a_repeated_step_is_recognised_only_for_someone_who_could_have_taken_it() {
+        use CaseStatus as S;
+        let mut resolved = case_in(S::Resolved);
+        resolved.community_staff = vec![OFFICER.into(), OTHER_OFFICER.into()];
+        assert!(is_repeat(&resolved, &resolve(), &officer()), "the handler");
+        assert!(
+            is_repeat(&resolved, &resolve(), &actor(OTHER_OFFICER, Role::Officer)),
+            "a colleague"
+        );
+        assert!(!is_repeat(&resolved, &resolve(), &reporter()), "a resident");
+        assert!(!is_repeat(&resolved, &resolve(), &supervisor()), "the desk");
+        assert!(
+            !is_repeat(&case_in(S::InProgress), &resolve(), &officer()),
+            "not yet"
+        );
+        assert!(
+            !is_repeat(&resolved, &verify(true), &supervisor()),
+            "not idempotent"
+        );
+        let withdrawn = case_in(S::Withdrawn);
+        assert!(is_repeat(&withdrawn, &CaseCommand::Withdraw, &reporter()));
+        assert!(!is_repeat(&withdrawn, &CaseCommand::Withdraw, &officer()));
+        assert!(is_repeat(&case_in(S::Voided), &void(), &supervisor()));
     }
 
     #[test]

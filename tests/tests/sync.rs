@@ -349,6 +349,12 @@ async fn two_officers_resolving_the_same_case_offline_both_succeed_once(app: Tes
         assert_eq!(phone.get("case", &case_id).unwrap()["status"], "resolved");
         assert!(phone.all("conflict").is_empty(), "nothing to explain");
     }
+    // A resident cannot slip photos onto the resolved case by "resolving" it too.
+    let resident = app.login_as("resident").await;
+    let mut resident_phone = Device::new(&resident);
+    resident_phone.queue("case.transition", json!({"case_id": case_id, "command": {"command": "resolve", "evidence": [PHOTO_A], "note": "me too"}}));
+    let r = resident_phone.push(&app).await;
+    assert_eq!(r.body["results"][0]["outcome"], "rejected", "{}", r.text);
 }
 
 async fn resolving_a_case_the_supervisor_voided_is_rejected_and_keeps_the_evidence(app: TestApp) {
@@ -669,7 +675,7 @@ on_both_backends!(
 
 async fn the_sim_command_drives_a_fleet_of_officers_to_quiescence(app: TestApp) {
     app.seed_fixture().await;
-    let cfg = patrol_tests::test_config(app.db.url());
+    let cfg = patrol_tests::test_config(&app.db);
     let args = patrol_api::sim::SimArgs {
         url: app.base.clone(),
         officers: 4,
