@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::AuthUser;
 use crate::db::schema::{blobs, photos};
-use crate::db::store::{self, PhotoRow};
+use crate::db::store::PhotoRow;
 use crate::db::{DbConn, StoreError, write_tx};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_ms;
@@ -496,12 +496,7 @@ fn record_blob(conn: &mut DbConn, meta: &BlobMeta) -> Result<bool, StoreError> {
             ))
             .execute(conn)?;
         for photo in photos_with_hash(conn, &meta.sha256)? {
-            let reporter = if photo.owner_kind == "case" {
-                store::case_by_id(conn, &photo.owner_id)?.and_then(|c| c.reporter_id)
-            } else {
-                None
-            };
-            changes::photo_changed(conn, &photo, true, reporter.as_deref())?;
+            changes::photo_changed(conn, &photo, true)?;
         }
         Ok(true)
     })

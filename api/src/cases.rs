@@ -432,7 +432,7 @@ fn add_photos(
         };
         if store::insert_photo_once(conn, &p)? {
             let available = store::blob_exists(conn, h)?;
-            changes::photo_changed(conn, &p, available, c.reporter_id.as_deref())?;
+            changes::photo_changed(conn, &p, available)?;
         }
     }
     Ok(())

@@ -344,7 +344,7 @@ pub fn record(
         };
         if store::insert_photo_once(conn, &p)? {
             let available = store::blob_exists(conn, h)?;
-            changes::photo_changed(conn, &p, available, Some(&ctx.actor.user_id))?;
+            changes::photo_changed(conn, &p, available)?;
         }
     }
     award_visit(conn, &row)?;

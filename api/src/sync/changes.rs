@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::db::schema::change_log;
+use crate::db::schema::{cases, change_log, visits};
 use crate::db::store::{ActivityRow, CaseRow, ConflictRow, PhotoRow};
 use crate::db::{DbConn, StoreResult};
 use crate::ids::{now_ms, rfc3339};
@@ -144,19 +144,32 @@ pub fn photo_payload(p: &PhotoRow, available: bool) -> Value {
     })
 }
 
-pub fn photo_changed(
-    conn: &mut DbConn,
-    p: &PhotoRow,
-    available: bool,
-    reporter: Option<&str>,
-) -> StoreResult<()> {
+/// Records a photo reference's state. Every change of one photo reaches the same person
+/// besides its community (see `Change::personal`): a case photo its case's reporter, a
+/// visit photo the visit's officer, so a device that keeps the photo after losing the
+/// community also gets the photo's later changes (its bytes arriving).
+pub fn photo_changed(conn: &mut DbConn, p: &PhotoRow, available: bool) -> StoreResult<()> {
+    let person: Option<String> = match p.owner_kind.as_str() {
+        "case" => cases::table
+            .find(&p.owner_id)
+            .select(cases::reporter_id)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten(),
+        "visit" => visits::table
+            .find(&p.owner_id)
+            .select(visits::officer_id)
+            .first(conn)
+            .optional()?,
+        _ => None,
+    };
     record(
         conn,
         NewChange {
             entity: "photo",
             entity_id: &p.id,
             community_id: p.community_id.as_deref(),
-            user_id: reporter,
+            user_id: person.as_deref(),
             op: "upsert",
             payload: photo_payload(p, available),
         },
