@@ -98,12 +98,7 @@ impl Http {
             .send()
             .map_err(|e| TransportError::Network(e.to_string()))?;
         let status = res.status().as_u16();
-        let retry = res
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
+        let retry = retry_after(&res);
         let text = res
             .text()
             .map_err(|e| TransportError::Network(e.to_string()))?;
@@ -113,6 +108,15 @@ impl Http {
         serde_json::from_str(&text)
             .map_err(|e| TransportError::Rejected(format!("unreadable answer ({e})")))
     }
+}
+
+/// The seconds a `Retry-After` header asks for; 1 when absent or unreadable.
+fn retry_after(res: &reqwest::blocking::Response) -> u64 {
+    res.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
 }
 
 impl Transport for Http {
@@ -131,12 +135,7 @@ impl Transport for Http {
             .send()
             .map_err(|e| TransportError::Network(e.to_string()))?;
         let status = res.status().as_u16();
-        let retry = res
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
+        let retry = retry_after(&res);
         match status {
             200 | 201 => Ok(()),
             _ => Err(TransportError::from_status(
