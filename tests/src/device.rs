@@ -1,7 +1,7 @@
 //! A phone for tests: a queue of mutations with contiguous ids, a cursor, and a replica
 //! built from pulls. (The reference client engine proper belongs in `patrol-sync`.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -15,6 +15,9 @@ pub struct Device {
     pub cursor: Option<String>,
     /// (entity, id) → latest data.
     pub replica: BTreeMap<(String, String), Value>,
+    /// Rows that reach this account personally (`personal` on their last change): a
+    /// dropped community does not take them away.
+    personal: BTreeSet<(String, String)>,
 }
 
 impl Device {
@@ -26,6 +29,7 @@ impl Device {
             queue: Vec::new(),
             cursor: None,
             replica: BTreeMap::new(),
+            personal: BTreeSet::new(),
         }
     }
 
@@ -68,17 +72,26 @@ impl Device {
             let body = res.body;
             if body["reset"] == true {
                 self.replica.clear();
+                self.personal.clear();
             }
             if let Some(dropped) = body["dropped_communities"].as_array() {
                 let dropped: Vec<&str> = dropped.iter().filter_map(Value::as_str).collect();
-                self.replica
-                    .retain(|_, v| !dropped.contains(&v["community_id"].as_str().unwrap_or("")));
+                let personal = &self.personal;
+                self.replica.retain(|k, v| {
+                    personal.contains(k)
+                        || !dropped.contains(&v["community_id"].as_str().unwrap_or(""))
+                });
             }
             for c in body["changes"].as_array().into_iter().flatten() {
                 let key = (
                     c["entity"].as_str().unwrap_or("").to_owned(),
                     c["id"].as_str().unwrap_or("").to_owned(),
                 );
+                if c["personal"] == true && c["op"] != "delete" {
+                    self.personal.insert(key.clone());
+                } else {
+                    self.personal.remove(&key);
+                }
                 if c["op"] == "delete" {
                     self.replica.remove(&key);
                 } else {

@@ -132,7 +132,7 @@ async fn spawn(backend: Backend, s3: bool) -> Option<(TestApp, Stored)> {
     Some((app, stored))
 }
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -142,7 +142,7 @@ fn path(hash: &str) -> String {
 
 /// A JPEG as a phone writes it: SOI, JFIF, an Exif segment with a GPS position, a comment
 /// that makes each photo distinct (`filler` bytes long), a quantisation table, EOI.
-fn jpeg_with_gps(salt: &str, filler: usize) -> Vec<u8> {
+pub(crate) fn jpeg_with_gps(salt: &str, filler: usize) -> Vec<u8> {
     let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
     b.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
     let exif = b"Exif\0\0MM\0*\0\0\0\x08GPSLatitude=36.6051N;GPSLongitude=101.8023E";
@@ -207,7 +207,7 @@ async fn rows(app: &TestApp, hash: &str) -> i64 {
     .unwrap()
 }
 
-async fn put(app: &TestApp, token: &str, hash: &str, bytes: &[u8]) -> patrol_tests::Res {
+pub(crate) async fn put(app: &TestApp, token: &str, hash: &str, bytes: &[u8]) -> patrol_tests::Res {
     app.put(&path(hash))
         .token(token)
         .raw("application/octet-stream", bytes.to_vec())

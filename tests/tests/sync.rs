@@ -658,7 +658,75 @@ async fn a_server_restored_from_backup_tells_devices_to_reset_but_keeps_their_qu
     assert_eq!(res.body["results"][0]["outcome"], "applied");
 }
 
+/// A visit photo's bytes arriving after its officer moved to another community still reach
+/// that officer: the visit is their own record wherever they work now.
+async fn a_visit_photo_uploaded_after_its_officer_moved_becomes_available_on_their_phone(
+    app: TestApp,
+) {
+    app.seed_fixture().await;
+    // Visits in the past need assignments older than the fixture's.
+    app.sql("UPDATE assignments SET started_at = 0").await;
+    let officer = app.login_as("officer").await;
+    let admin = app.login_as("admin").await;
+    let photo = crate::blobs::jpeg_with_gps("stairwell", 700);
+    let hash = crate::blobs::sha(&photo);
+    let visit_id = new_id();
+    let start = chrono::Utc::now() - chrono::TimeDelta::hours(2);
+    let mut phone = Device::new(&officer);
+    phone.queue(
+        "visit.record",
+        json!({"visit_id": visit_id, "community_code": "C1",
+               "started_at": start, "ended_at": start + chrono::TimeDelta::minutes(20),
+               "fixes": [{"at": start, "lat": 36.605, "lon": 101.805, "accuracy_m": 10.0}],
+               "photos": [hash], "met": ["resident"], "purpose": "入户走访",
+               "class_721": "service"}),
+    );
+    let res = phone.push(&app).await;
+    assert_eq!(res.body["results"][0]["outcome"], "applied", "{}", res.text);
+    phone.pull_all(&app).await;
+    let status_of = |phone: &Device| -> Vec<Value> {
+        phone
+            .all("photo")
+            .into_iter()
+            .filter(|p| p["sha256"] == hash.as_str())
+            .map(|p| p["status"].clone())
+            .collect()
+    };
+    assert_eq!(status_of(&phone), vec![json!("awaiting_upload")]);
+
+    // The officer is moved off C1 before the phone finds signal to upload the photo.
+    let officer_id = id_of(&app, &officer).await;
+    let history = app
+        .get(&format!("/api/v1/assignments?user_id={officer_id}"))
+        .token(&admin)
+        .send()
+        .await;
+    let assignment = history.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post(&format!("/api/v1/assignments/{assignment}/end"))
+        .token(&admin)
+        .json(json!({"reason": "transferred"}))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    phone.pull_all(&app).await;
+    assert!(
+        phone.get("visit", &visit_id).is_some(),
+        "an officer keeps their own visits"
+    );
+
+    let res = crate::blobs::put(&app, &officer, &hash, &photo).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    phone.pull_all(&app).await;
+    assert_eq!(status_of(&phone), vec![json!("available")]);
+    // And the phone agrees with a fresh pull of the same account.
+    let mut fresh = Device::new(&officer);
+    fresh.pull_all(&app).await;
+    assert_eq!(status_of(&fresh), vec![json!("available")]);
+}
+
 on_both_backends!(
+    a_visit_photo_uploaded_after_its_officer_moved_becomes_available_on_their_phone,
     a_server_restored_from_backup_tells_devices_to_reset_but_keeps_their_queue,
     a_push_replayed_one_to_five_times_applies_once_and_answers_identically,
     a_gap_is_refused_with_the_expected_id,
