@@ -3,24 +3,27 @@
 //! Per seed: 20 officers and 3 residents play phones with the reference client engine
 //! (`patrol_sync::client`), each behind its own seeded simulated network that drops,
 //! delays, duplicates and reorders requests and responses, answers 503, expires tokens and
-//! hands back stale answers; phones restart from their files at random. Officers report,
-//! comment, edit, start and resolve cases (their own and, as colleagues, each other's),
+//! hands back stale answers; phones restart from their files at random, and a fifth of
+//! them work in basements, finding signal a tenth as often, so their queues grow long and
+//! go up in several batches (phones push 4, 16 or 100 mutations at a time). Officers
+//! report, comment, edit, start and resolve cases (their own and, as colleagues, each other's),
 //! escalate some, record visits and write their diaries, with photos whose bytes upload
 //! after the records; residents report and withdraw. A supervisor accepts, dispatches and
 //! voids online meanwhile. Then the network heals, everyone syncs until nothing is
-//! pending, and the oracle checks: every
-//! replica holds exactly the server's cases of its scope in their current state (and, for
-//! a sixth of the phones per seed, equals a fresh full pull of the same account),
-//! every queued mutation has exactly one outcome (the same locally and on the server),
-//! nothing was applied twice, no report was lost, and every photo taken reached the server.
+//! pending, and the oracle checks: every replica holds exactly the server's cases of its
+//! scope in their current state (and, for a sixth of the phones per seed, equals a fresh
+//! full pull of the same account), every queued mutation has exactly one outcome (the
+//! same locally and on the server), nothing was applied twice, no report was lost, and
+//! every photo taken reached the server.
 //!
 //! The run is a pure function of the seed except for ids and times the server makes, so a
 //! failing seed replays with the command it prints. The default, which CI runs, is 200
-//! seeds x 300 operations per backend (about 190 queued mutations, 70 cases and 40
-//! uploaded photos per seed); `PATROL_SIM_SEEDS` (seeds per backend) and `PATROL_SIM_OPS` (operations per seed) make
-//! longer opt-in runs (e.g. 200 x 3000); `PATROL_SIM_SEED` runs one seed;
-//! `PATROL_SIM_LANES` sets how many servers share the seeds; `PATROL_SIM_TRACE` prints
-//! per-seed timings; `PATROL_SIM_DEBUG` prints, for a replica that differs, the case's
+//! seeds x 300 operations per backend (about 190 queued mutations, 70 cases and 35
+//! uploaded photos per seed). Opt-in: `PATROL_SIM_SEEDS` (seeds per backend) and
+//! `PATROL_SIM_OPS` (operations per seed) make longer runs (e.g. 200 x 3000);
+//! `PATROL_SIM_SEED` runs one seed; `PATROL_SIM_LANES` sets how many servers share the
+//! seeds; `PATROL_SIM_TRACE` prints per-seed timings, time by kind of operation and the
+//! requests sent; `PATROL_SIM_DEBUG` prints, for a replica that differs, the case's
 //! change-log rows and every pull answer the phone got for it.
 //!
 //! One server per lane serves its seeds; the case and sync tables are emptied between
@@ -101,6 +104,16 @@ struct Http {
     base: String,
     account: Account,
     token: String,
+    /// Requests sent, by kind, for the whole lane (printed with PATROL_SIM_TRACE).
+    sent: Sent,
+}
+
+type Sent = std::sync::Arc<std::sync::Mutex<BTreeMap<&'static str, usize>>>;
+
+fn count(sent: &Sent, kind: &'static str) {
+    if let Ok(mut m) = sent.lock() {
+        *m.entry(kind).or_default() += 1;
+    }
 }
 
 impl Http {
@@ -111,6 +124,7 @@ impl Http {
             base: world.base.clone(),
             account: account.clone(),
             token: token(account, false),
+            sent: world.sent.clone(),
         }
     }
 
@@ -149,6 +163,7 @@ impl Http {
 
     /// An online command (supervisors): the status code only.
     fn command(&self, case_id: &str, cmd: Value) -> u16 {
+        count(&self.sent, "supervisor command");
         self.handle.block_on(async {
             self.client
                 .post(format!("{}/api/v1/cases/{case_id}/transitions", self.base))
@@ -162,6 +177,7 @@ impl Http {
     }
 
     fn case(&self, case_id: &str) -> Option<Value> {
+        count(&self.sent, "supervisor read");
         self.handle.block_on(async {
             let r = self
                 .client
@@ -180,12 +196,15 @@ impl Http {
 
 impl Transport for Http {
     fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        count(&self.sent, "push");
         self.post("/api/v1/sync/push", req)
     }
     fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError> {
+        count(&self.sent, "pull");
         self.post("/api/v1/sync/pull", req)
     }
     fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError> {
+        count(&self.sent, "photo upload");
         self.handle.block_on(async {
             let res = self
                 .client
@@ -424,6 +443,9 @@ struct Phone {
     engine: Option<Engine>,
     net: SimNet,
     seed: u64,
+    /// Works in basements: finds signal a tenth as often, so its queue grows long and
+    /// goes up in several batches.
+    basement: bool,
 }
 
 impl Phone {
@@ -459,6 +481,9 @@ fn opts(seed: u64) -> EngineOptions {
         seed,
         // Small pages on some phones, large on others: pagination is exercised either way.
         page_limit: [10, 25, 100][(seed % 3) as usize],
+        // Small batches on some phones: a long queue goes up in several pushes, any of
+        // which the network may lose.
+        batch: [4, 16, patrol_sync::protocol::MAX_BATCH][(seed / 3 % 3) as usize],
         durable: false,
         ..EngineOptions::default()
     }
@@ -469,22 +494,22 @@ struct World {
     handle: Handle,
     client: reqwest::Client,
     base: String,
-    url: String,
+    /// The harness's own connections (resets, moves, the oracle): opening one per use
+    /// cost a PostgreSQL backend each time.
+    pool: db::Pool,
+    sent: Sent,
     officers: Vec<Account>,
     residents: Vec<Account>,
     supervisor: Account,
 }
 
-fn conn(url: &str) -> db::PooledConn {
-    db::connect(&DatabaseUrl::parse(url).unwrap(), 1)
-        .unwrap()
-        .get()
-        .unwrap()
+fn pool(url: &str) -> db::Pool {
+    db::connect(&DatabaseUrl::parse(url).unwrap(), 2).unwrap()
 }
 
 /// Creates the simulation's accounts on the fixture organisation.
-fn accounts(url: &str) -> (Vec<Account>, Vec<Account>, Account) {
-    let mut c = conn(url);
+fn accounts(pool: &db::Pool) -> (Vec<Account>, Vec<Account>, Account) {
+    let mut c = pool.get().unwrap();
     let c: &mut DbConn = &mut c;
     let mut make = |login: String, role: &'static str, covers: &[&str], community: usize| {
         let new = NewUser::parse(&login, role, &format!("{login} name"), None, None).unwrap();
@@ -539,8 +564,8 @@ fn accounts(url: &str) -> (Vec<Account>, Vec<Account>, Account) {
 
 /// Empties the case and sync tables so the next seed starts from a clean slate on the
 /// same server (a fresh database per seed costs more than the seed itself).
-fn reset_tables(url: &str) {
-    let mut c = conn(url);
+fn reset_tables(pool: &db::Pool) {
+    let mut c = pool.get().unwrap();
     let c: &mut DbConn = &mut c;
     diesel::delete(photos::table).execute(c).unwrap();
     diesel::delete(blobs::table).execute(c).unwrap();
@@ -560,7 +585,7 @@ fn reset_tables(url: &str) {
 /// Ends the officer's current assignments and assigns `community` (C1..C3 by index), as
 /// an admin would online; scope is read from assignments on every pull.
 fn move_officer(world: &World, officer_id: &str, community: usize) {
-    let mut c = conn(&world.url);
+    let mut c = world.pool.get().unwrap();
     let c: &mut DbConn = &mut c;
     let code = format!("C{}", community + 1);
     let current = patrol_api::db::store::current_assignments_of_user(c, officer_id).unwrap();
@@ -609,7 +634,7 @@ macro_rules! ensure {
 /// Plays one seed and checks the oracle. `Err` says what broke.
 fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
     let t0 = std::time::Instant::now();
-    reset_tables(&world.url);
+    reset_tables(&world.pool);
     for o in &world.officers {
         move_officer(world, &o.id, o.community);
     }
@@ -633,6 +658,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 engine: None,
                 net: SimNet::new(Http::new(world, a), s),
                 seed: s,
+                basement: (i as u64 + seed).is_multiple_of(5),
             }
         })
         .collect();
@@ -640,12 +666,18 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
     let mut all_cases: Vec<(String, usize)> = Vec::new();
     let mut now: i64 = 0;
     let mut n = 0usize;
+    // Operations and time spent, by kind (printed with PATROL_SIM_TRACE).
+    let mut op_time: BTreeMap<&str, (usize, std::time::Duration)> = BTreeMap::new();
+    // The most mutations a phone had waiting when it found signal.
+    let mut longest_queue = 0;
     for _ in 0..ops {
         now += 50 + rng.below(1500) as i64;
         n += 1;
         let tag = format!("{seed}-{n}");
         // Phones are mostly out of signal: queues grow between syncs, as in basements.
-        match rng.below(100) {
+        let roll = rng.below(100);
+        let t_op = std::time::Instant::now();
+        match roll {
             // An officer records a visit or writes the duty diary offline (append-only and
             // own records: they never conflict).
             0..=7 => {
@@ -864,8 +896,10 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
             // A phone gets signal for a moment.
             76..=93 => {
                 let i = rng.below(phones.len());
+                let signal = !phones[i].basement || rng.chance(10);
                 let due = phones[i].engine().next_attempt_at(now) <= now;
-                if due {
+                if signal && due {
+                    longest_queue = longest_queue.max(phones[i].engine().unfinished().unwrap());
                     let _ = phones[i].sync(now);
                 }
             }
@@ -884,15 +918,32 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 phones[i].engine = None;
             }
         }
+        let kind = match roll {
+            0..=51 => "offline work",
+            52..=61 => "residents",
+            62..=75 => "supervisor",
+            76..=93 => "syncs",
+            _ => "moves and restarts",
+        };
+        let spent = op_time.entry(kind).or_default();
+        spent.0 += 1;
+        spent.1 += t_op.elapsed();
     }
 
     let t_ops = std::time::Instant::now();
     if std::env::var("PATROL_SIM_TRACE").is_ok() {
         eprintln!("seed {seed}: setup and ops {:?}", t0.elapsed());
+        for (kind, (count, spent)) in &op_time {
+            eprintln!("seed {seed}:   {count} {kind} in {spent:?}");
+        }
+        if let Ok(sent) = world.sent.lock() {
+            eprintln!("seed {seed}: requests so far in this lane: {sent:?}");
+        }
     }
     // Quiescence: the network heals (held-back requests arrive late first), everyone syncs
     // until nothing is pending and the last page says `has_more: false`.
     for p in &mut phones {
+        longest_queue = longest_queue.max(p.engine().unfinished().unwrap());
         p.net.deliver_delayed(true);
         p.net.faulty = false;
         p.net.inner.refresh_auth().unwrap();
@@ -920,7 +971,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
     }
 
     let t_quiet = std::time::Instant::now();
-    let r = check(world, seed, &mut phones);
+    let r = check(world, seed, &mut phones).map(|s| Stats { longest_queue, ..s });
     if std::env::var("PATROL_SIM_TRACE").is_ok() {
         eprintln!(
             "seed {seed}: ops+quiesce {:?}, check {:?}",
@@ -941,13 +992,15 @@ struct Stats {
     cases: usize,
     /// Photos taken on phones and uploaded.
     photos: usize,
+    /// The most mutations one phone had queued when it found signal.
+    longest_queue: usize,
     /// Mutations by name, applied (with or without conflict) / rejected.
     by_name: BTreeMap<String, (usize, usize)>,
 }
 
 fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String> {
     let mut stats = Stats::default();
-    let mut c = conn(&world.url);
+    let mut c = world.pool.get().unwrap();
     let c: &mut DbConn = &mut c;
     let stored: Vec<(String, i64, String)> = sync_mutations::table
         .select((
@@ -1174,7 +1227,6 @@ fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String
         if !(i as u64 + seed).is_multiple_of(6) {
             continue;
         }
-        // The replica equals what a fresh install of the same account pulls.
         // Large pages: the oracle checks content, the phones above exercised paging.
         let big_pages = EngineOptions {
             page_limit: patrol_sync::protocol::MAX_PULL_LIMIT,
@@ -1233,6 +1285,7 @@ impl Stats {
         self.rejected += s.rejected;
         self.cases += s.cases;
         self.photos += s.photos;
+        self.longest_queue = self.longest_queue.max(s.longest_queue);
         for (name, (a, r)) in s.by_name {
             let t = self.by_name.entry(name).or_default();
             t.0 += a;
@@ -1245,18 +1298,22 @@ impl Stats {
 async fn lane(backend: Backend, seeds: Vec<u64>, ops: usize) -> Option<(Stats, Vec<u64>)> {
     let app = TestApp::spawn(backend).await?;
     app.seed_fixture().await;
-    let url = app.db.url().to_owned();
-    let (officers, residents, supervisor) = {
-        let url = url.clone();
-        tokio::task::spawn_blocking(move || accounts(&url))
-            .await
-            .unwrap()
+    let (pool, (officers, residents, supervisor)) = {
+        let url = app.db.url().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let pool = pool(&url);
+            let accounts = accounts(&pool);
+            (pool, accounts)
+        })
+        .await
+        .unwrap()
     };
     let world = World {
         handle: Handle::current(),
         client: app.client.clone(),
         base: app.base.clone(),
-        url,
+        pool,
+        sent: Sent::default(),
         officers,
         residents,
         supervisor,

@@ -24,7 +24,7 @@ use crate::db::schema::{change_log, communities};
 use crate::db::{DbConn, StoreError, store};
 use crate::error::ApiError;
 use crate::org::scope::scope_of;
-use crate::sync::push::{last_id, owned_by_other};
+use crate::sync::push::client;
 
 /// The scope marker a cursor keeps for callers who see everything.
 const ALL: &str = "*";
@@ -175,11 +175,17 @@ pub fn pull(
                  SET LOCAL plan_cache_mode = force_custom_plan",
             )?;
         }
-        if owned_by_other(conn, &req.client_id, &user.id)? {
-            return Err(ApiError::Forbidden(
-                "this client id belongs to another account".into(),
-            ));
-        }
+        // The client's account and, in the page's snapshot, its last applied mutation id.
+        let last_mutation_id = match client(conn, &req.client_id)? {
+            Some((owner, _)) if owner != user.id => {
+                return Err(ApiError::Forbidden(
+                    "this client id belongs to another account".into(),
+                ));
+            }
+            Some((_, last)) => last,
+            // Unknown ids belong to nobody yet: a device may pull before its first push.
+            None => 0,
+        };
         let epoch = store::meta_get(conn, "server_epoch")?.ok_or(StoreError::NotFound)?;
         let scope = scope_ids(&scope_of(conn, user)?);
         let fresh = || Cursor {
@@ -306,7 +312,7 @@ pub fn pull(
             after: req.cursor.clone(),
             cursor: cur.encode(key),
             has_more,
-            last_mutation_id: last_id(conn, &req.client_id)?,
+            last_mutation_id,
             server_epoch: epoch.clone(),
             reset,
             dropped_communities,

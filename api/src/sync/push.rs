@@ -61,6 +61,9 @@ struct LastId {
 /// Registers a client install on its first push. Outside any transaction: a unique
 /// violation here only means another request registered it first.
 fn ensure_client(conn: &mut DbConn, client_id: &str, user_id: &str) -> Result<bool, StoreError> {
+    if let Some((owner, _)) = client(conn, client_id)? {
+        return Ok(owner == user_id);
+    }
     let now = now_ms();
     let inserted = diesel::insert_into(sync_clients::table)
         .values((
@@ -72,14 +75,12 @@ fn ensure_client(conn: &mut DbConn, client_id: &str, user_id: &str) -> Result<bo
         ))
         .execute(conn);
     match inserted.map_err(StoreError::from) {
-        Ok(_) | Err(StoreError::Duplicate { .. }) => {}
-        Err(e) => return Err(e),
+        Ok(_) => Ok(true),
+        Err(StoreError::Duplicate { .. }) => {
+            Ok(client(conn, client_id)?.is_some_and(|(owner, _)| owner == user_id))
+        }
+        Err(e) => Err(e),
     }
-    let owner: String = sync_clients::table
-        .find(client_id)
-        .select(sync_clients::user_id)
-        .first(conn)?;
-    Ok(owner == user_id)
 }
 
 /// Reads the client's last applied id, locking its row on PostgreSQL so concurrent pushes
@@ -97,28 +98,14 @@ fn lock_last_id(conn: &mut DbConn, client_id: &str) -> Result<u64, StoreError> {
     Ok(u64::try_from(row.last_mutation_id).unwrap_or(0))
 }
 
-/// Does this client id belong to another account? (Unknown ids belong to nobody yet.)
-pub fn owned_by_other(
-    conn: &mut DbConn,
-    client_id: &str,
-    user_id: &str,
-) -> Result<bool, StoreError> {
-    let owner: Option<String> = sync_clients::table
+/// A registered client's account and last applied mutation id, read without locking.
+pub fn client(conn: &mut DbConn, client_id: &str) -> Result<Option<(String, u64)>, StoreError> {
+    let row: Option<(String, i64)> = sync_clients::table
         .find(client_id)
-        .select(sync_clients::user_id)
+        .select((sync_clients::user_id, sync_clients::last_mutation_id))
         .first(conn)
         .optional()?;
-    Ok(owner.is_some_and(|o| o != user_id))
-}
-
-/// Reads the last applied id without locking (for pull and responses).
-pub fn last_id(conn: &mut DbConn, client_id: &str) -> Result<u64, StoreError> {
-    let last: Option<i64> = sync_clients::table
-        .find(client_id)
-        .select(sync_clients::last_mutation_id)
-        .first(conn)
-        .optional()?;
-    Ok(last.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+    Ok(row.map(|(owner, last)| (owner, u64::try_from(last).unwrap_or(0))))
 }
 
 fn stored_result(
@@ -325,6 +312,9 @@ pub fn push(
     }
     let online = Ctx::for_user(conn, state, user)?;
     let mut results = Vec::with_capacity(req.mutations.len());
+    // The client's last applied id as of the last step (check_batch refuses empty
+    // batches, so there is one).
+    let mut last_applied = 0;
     for env in &req.mutations {
         let ctx = Ctx {
             origin: Some((
@@ -336,10 +326,10 @@ pub fn push(
         };
         let step = write_tx(
             conn,
-            |conn| -> Result<Result<MutationResult, PushStop>, StoreError> {
+            |conn| -> Result<Result<(MutationResult, u64), PushStop>, StoreError> {
                 let last = lock_last_id(conn, &req.client_id)?;
                 if env.id <= last {
-                    return stored_result(conn, &req.client_id, env.id).map(Ok);
+                    return stored_result(conn, &req.client_id, env.id).map(|r| Ok((r, last)));
                 }
                 if env.id > last + 1 {
                     return Ok(Err(PushStop::Gap { expected: last + 1 }));
@@ -367,11 +357,14 @@ pub fn push(
                     ))
                     .execute(conn)?;
                 crash_point("sync.push.before_commit", &req.client_id)?;
-                Ok(Ok(result))
+                Ok(Ok((result, env.id)))
             },
         )?;
         match step {
-            Ok(r) => results.push(r),
+            Ok((r, last)) => {
+                results.push(r);
+                last_applied = last;
+            }
             Err(stop) if results.is_empty() => return Ok(Err(stop)),
             // A gap after some results cannot happen within a contiguous batch.
             Err(_) => break,
@@ -380,7 +373,7 @@ pub fn push(
     let epoch = crate::jobs::ensure_server_epoch(conn)?;
     Ok(Ok(PushResponse {
         results,
-        last_mutation_id: last_id(conn, &req.client_id)?,
+        last_mutation_id: last_applied,
         server_epoch: epoch,
     }))
 }
