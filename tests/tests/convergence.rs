@@ -5,12 +5,13 @@
 //! delays, duplicates and reorders requests and responses, answers 503, expires tokens and
 //! hands back stale answers; phones restart from their files at random, and a fifth of
 //! them work in basements, finding signal a tenth as often, so their queues grow long and
-//! go up in several batches (phones push 4, 16 or 100 mutations at a time). Officers
-//! report, comment, edit, start and resolve cases (their own and, as colleagues, each other's),
-//! escalate some, record visits and write their diaries, with photos whose bytes upload
-//! after the records; residents report and withdraw. A supervisor accepts, dispatches and
-//! voids online meanwhile. Then the network heals, everyone syncs until nothing is
-//! pending, and the oracle checks: every replica holds exactly the server's cases of its
+//! go up in several batches (phones push 4, 16 or 100 mutations at a time); some start on
+//! an app build older than the server's protocol, get 426 and keep their queue until a
+//! restart updates them. Officers report, comment, edit, start and resolve cases (their
+//! own and, as colleagues, each other's), escalate some, record visits and write their
+//! diaries, with photos whose bytes upload after the records; residents report and
+//! withdraw. A supervisor accepts, dispatches and voids online meanwhile. Then the
+//! network heals, everyone syncs until nothing is pending, and the oracle checks: every replica holds exactly the server's cases of its
 //! scope in their current state (and, for a sixth of the phones per seed, equals a fresh
 //! full pull of the same account), every queued mutation has exactly one outcome (the
 //! same locally and on the server), nothing was applied twice, no report was lost, and
@@ -106,6 +107,9 @@ struct Http {
     token: String,
     /// Requests sent, by kind, for the whole lane (printed with PATROL_SIM_TRACE).
     sent: Sent,
+    /// An app build older than the server's protocol: it sends an old version, the server
+    /// answers 426 and the queue waits until the app is updated (a restart).
+    outdated: bool,
 }
 
 type Sent = std::sync::Arc<std::sync::Mutex<BTreeMap<&'static str, usize>>>;
@@ -125,6 +129,7 @@ impl Http {
             account: account.clone(),
             token: token(account, false),
             sent: world.sent.clone(),
+            outdated: false,
         }
     }
 
@@ -162,6 +167,25 @@ impl Http {
     }
 
     /// An online command (supervisors): the status code only.
+    /// What an outdated app's request must get: 426, which the engine keeps its queue on.
+    fn refused_as_outdated<R>(
+        &self,
+        answer: Result<R, TransportError>,
+    ) -> Result<R, TransportError> {
+        match answer {
+            Err(TransportError::UpgradeRequired) => {
+                count(&self.sent, "426 to an outdated app");
+                Err(TransportError::UpgradeRequired)
+            }
+            // An expired token is checked first.
+            Err(TransportError::Unauthorized) => Err(TransportError::Unauthorized),
+            other => panic!(
+                "an outdated app's request got {:?} instead of 426",
+                other.map(|_| ())
+            ),
+        }
+    }
+
     fn command(&self, case_id: &str, cmd: Value) -> u16 {
         count(&self.sent, "supervisor command");
         self.handle.block_on(async {
@@ -197,10 +221,24 @@ impl Http {
 impl Transport for Http {
     fn push(&mut self, req: &PushRequest) -> Result<PushResponse, TransportError> {
         count(&self.sent, "push");
+        if self.outdated {
+            let old = PushRequest {
+                protocol_version: 0,
+                ..req.clone()
+            };
+            return self.refused_as_outdated(self.post("/api/v1/sync/push", &old));
+        }
         self.post("/api/v1/sync/push", req)
     }
     fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, TransportError> {
         count(&self.sent, "pull");
+        if self.outdated {
+            let old = PullRequest {
+                protocol_version: 0,
+                ..req.clone()
+            };
+            return self.refused_as_outdated(self.post("/api/v1/sync/pull", &old));
+        }
         self.post("/api/v1/sync/pull", req)
     }
     fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError> {
@@ -656,7 +694,14 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 account: a.clone(),
                 path: dir.0.join(format!("phone{i}.db")).display().to_string(),
                 engine: None,
-                net: SimNet::new(Http::new(world, a), s),
+                net: SimNet::new(
+                    Http {
+                        // Some phones start on an app build the server no longer accepts.
+                        outdated: (i as u64 + seed) % 7 == 3,
+                        ..Http::new(world, a)
+                    },
+                    s,
+                ),
                 seed: s,
                 basement: (i as u64 + seed).is_multiple_of(5),
             }
@@ -916,6 +961,8 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
             _ => {
                 let i = rng.below(phones.len());
                 phones[i].engine = None;
+                // The app was updated, if it was outdated.
+                phones[i].net.inner.outdated = false;
             }
         }
         let kind = match roll {
@@ -946,6 +993,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
         longest_queue = longest_queue.max(p.engine().unfinished().unwrap());
         p.net.deliver_delayed(true);
         p.net.faulty = false;
+        p.net.inner.outdated = false;
         p.net.inner.refresh_auth().unwrap();
     }
     let mut done = vec![false; phones.len()];
