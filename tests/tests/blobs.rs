@@ -305,6 +305,16 @@ fn report(case_id: &str) -> Value {
     json!({"case_id": case_id, "category_code": "garbage_pile", "description": "垃圾堆放在楼道口", "lat": 36.605, "lon": 101.802})
 }
 
+/// The statuses a phone's replica holds for the photo rows of `hash`.
+pub(crate) fn photo_statuses(phone: &Device, hash: &str) -> Vec<Value> {
+    phone
+        .all("photo")
+        .into_iter()
+        .filter(|p| p["sha256"] == hash)
+        .map(|p| p["status"].clone())
+        .collect()
+}
+
 async fn a_photo_recorded_before_its_bytes_becomes_available_on_pull(
     app: TestApp,
     _stored: Stored,
@@ -322,14 +332,7 @@ async fn a_photo_recorded_before_its_bytes_becomes_available_on_pull(
     let pushed = phone.push(&app).await;
     assert_eq!(pushed.status, 200, "{}", pushed.text);
     phone.pull_all(&app).await;
-    let status_of = |phone: &Device| -> Vec<Value> {
-        phone
-            .all("photo")
-            .into_iter()
-            .filter(|p| p["sha256"] == hash.as_str())
-            .map(|p| p["status"].clone())
-            .collect()
-    };
+    let status_of = |phone: &Device| photo_statuses(phone, &hash);
     assert_eq!(status_of(&phone), vec![json!("awaiting_upload")]);
 
     let res = put(&app, &officer, &hash, &photo).await;

@@ -498,6 +498,25 @@ async fn a_concurrent_edit_of_one_field_is_applied_and_recorded_with_both_values
     );
 }
 
+/// The admin ends the officer's (first) assignment, as a transfer; returns the officer's id.
+async fn end_assignment(app: &TestApp, admin: &str, officer: &str) -> String {
+    let officer_id = id_of(app, officer).await;
+    let history = app
+        .get(&format!("/api/v1/assignments?user_id={officer_id}"))
+        .token(admin)
+        .send()
+        .await;
+    let assignment = history.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post(&format!("/api/v1/assignments/{assignment}/end"))
+        .token(admin)
+        .json(json!({"reason": "transferred"}))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    officer_id
+}
+
 async fn a_community_taken_away_while_offline_is_dropped_and_its_edits_become_forbidden(
     app: TestApp,
 ) {
@@ -521,20 +540,7 @@ async fn a_community_taken_away_while_offline_is_dropped_and_its_edits_become_fo
     let new_case = new_id();
     phone.queue("case.report", report(&new_case, 101.803));
     // Meanwhile the admin ends the officer's assignment to C1.
-    let officer_id = id_of(&app, &officer).await;
-    let history = app
-        .get(&format!("/api/v1/assignments?user_id={officer_id}"))
-        .token(&admin)
-        .send()
-        .await;
-    let assignment = history.body["items"][0]["id"].as_str().unwrap().to_owned();
-    let res = app
-        .post(&format!("/api/v1/assignments/{assignment}/end"))
-        .token(&admin)
-        .json(json!({"reason": "transferred"}))
-        .send()
-        .await;
-    assert_eq!(res.status, 200);
+    let officer_id = end_assignment(&app, &admin, &officer).await;
     let res = phone.push(&app).await;
     assert_eq!(res.body["results"][0]["outcome"], "rejected");
     assert_eq!(res.body["results"][0]["conflict"]["kind"], "forbidden");
@@ -684,31 +690,11 @@ async fn a_visit_photo_uploaded_after_its_officer_moved_becomes_available_on_the
     let res = phone.push(&app).await;
     assert_eq!(res.body["results"][0]["outcome"], "applied", "{}", res.text);
     phone.pull_all(&app).await;
-    let status_of = |phone: &Device| -> Vec<Value> {
-        phone
-            .all("photo")
-            .into_iter()
-            .filter(|p| p["sha256"] == hash.as_str())
-            .map(|p| p["status"].clone())
-            .collect()
-    };
+    let status_of = |phone: &Device| crate::blobs::photo_statuses(phone, &hash);
     assert_eq!(status_of(&phone), vec![json!("awaiting_upload")]);
 
     // The officer is moved off C1 before the phone finds signal to upload the photo.
-    let officer_id = id_of(&app, &officer).await;
-    let history = app
-        .get(&format!("/api/v1/assignments?user_id={officer_id}"))
-        .token(&admin)
-        .send()
-        .await;
-    let assignment = history.body["items"][0]["id"].as_str().unwrap().to_owned();
-    let res = app
-        .post(&format!("/api/v1/assignments/{assignment}/end"))
-        .token(&admin)
-        .json(json!({"reason": "transferred"}))
-        .send()
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text);
+    end_assignment(&app, &admin, &officer).await;
     phone.pull_all(&app).await;
     assert!(
         phone.get("visit", &visit_id).is_some(),
