@@ -518,7 +518,7 @@ fn opts(seed: u64) -> EngineOptions {
     EngineOptions {
         seed,
         // Small pages on some phones, large on others: pagination is exercised either way.
-        page_limit: [10, 25, 100][(seed % 3) as usize],
+        page_limit: [25, 100, 200][(seed % 3) as usize],
         // Small batches on some phones: a long queue goes up in several pushes, any of
         // which the network may lose.
         batch: [4, 16, patrol_sync::protocol::MAX_BATCH][(seed / 3 % 3) as usize],
@@ -1019,6 +1019,18 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
     }
 
     let t_quiet = std::time::Instant::now();
+    if std::env::var("PATROL_SIM_TRACE").is_ok()
+        && let Ok(sent) = world.sent.lock()
+    {
+        eprintln!("seed {seed}: requests after quiescence: {sent:?}");
+        let mut c = world.pool.get().unwrap();
+        let by_entity: Vec<(String, i64)> = change_log::table
+            .group_by(change_log::entity)
+            .select((change_log::entity, diesel::dsl::count_star()))
+            .load(&mut c)
+            .unwrap();
+        eprintln!("seed {seed}: change log rows by entity: {by_entity:?}");
+    }
     let r = check(world, seed, &mut phones).map(|s| Stats { longest_queue, ..s });
     if std::env::var("PATROL_SIM_TRACE").is_ok() {
         eprintln!(

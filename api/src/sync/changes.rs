@@ -25,6 +25,23 @@ pub struct NewChange<'a> {
 /// Appends a change. `seq` and (on PostgreSQL) the writing transaction's id are filled in
 /// by the database.
 pub fn record(conn: &mut DbConn, c: NewChange<'_>) -> StoreResult<()> {
+    // The new state supersedes the record's earlier ones for the same readers: a device
+    // back after days offline pulls each record once, not every state it went through.
+    // Rows with other readers stay (a scope that saw only those must still get them).
+    // The writer holds the record's own row, so no one else is replacing these rows.
+    let mut older = diesel::delete(change_log::table)
+        .filter(change_log::entity.eq(c.entity))
+        .filter(change_log::entity_id.eq(c.entity_id))
+        .into_boxed();
+    older = match c.community_id {
+        Some(id) => older.filter(change_log::community_id.eq(id)),
+        None => older.filter(change_log::community_id.is_null()),
+    };
+    older = match c.user_id {
+        Some(id) => older.filter(change_log::user_id.eq(id)),
+        None => older.filter(change_log::user_id.is_null()),
+    };
+    older.execute(conn)?;
     diesel::insert_into(change_log::table)
         .values((
             change_log::community_id.eq(c.community_id),

@@ -1,5 +1,6 @@
-//! Change-log retention. The log would otherwise grow with every change ever made; a
-//! daily job compacts it: each record whose latest change is older than the retention
+//! Change-log retention. A record's new state replaces its older rows when written, but
+//! deletions and the positions devices hold would otherwise stay forever; a daily job
+//! compacts the log: each record whose latest change is older than the retention
 //! period has that latest state appended again (so a fresh install still receives every
 //! record), then every row older than the period is deleted and the position of the last
 //! deleted row becomes the *horizon*. A device whose cursor is behind the horizon may have
