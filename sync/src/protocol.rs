@@ -138,6 +138,11 @@ pub struct Change {
     /// community is taken away.
     #[serde(default)]
     pub personal: bool,
+    /// The community through which the change reaches the caller, if any: a community
+    /// taken away takes its records with it (unless `personal`). Every record says so
+    /// itself because a parent's latest state may arrive after its children's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_id: Option<String>,
 }
 
 /// A page of changes. Apply it atomically, then store `cursor`.

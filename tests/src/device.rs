@@ -18,6 +18,8 @@ pub struct Device {
     /// Rows that reach this account personally (`personal` on their last change): a
     /// dropped community does not take them away.
     personal: BTreeSet<(String, String)>,
+    /// The community each row came through: a dropped community takes its rows.
+    community: BTreeMap<(String, String), String>,
 }
 
 impl Device {
@@ -30,6 +32,7 @@ impl Device {
             cursor: None,
             replica: BTreeMap::new(),
             personal: BTreeSet::new(),
+            community: BTreeMap::new(),
         }
     }
 
@@ -73,13 +76,16 @@ impl Device {
             if body["reset"] == true {
                 self.replica.clear();
                 self.personal.clear();
+                self.community.clear();
             }
             if let Some(dropped) = body["dropped_communities"].as_array() {
                 let dropped: Vec<&str> = dropped.iter().filter_map(Value::as_str).collect();
-                let personal = &self.personal;
-                self.replica.retain(|k, v| {
+                let (personal, community) = (&self.personal, &self.community);
+                self.replica.retain(|k, _| {
                     personal.contains(k)
-                        || !dropped.contains(&v["community_id"].as_str().unwrap_or(""))
+                        || !community
+                            .get(k)
+                            .is_some_and(|c| dropped.contains(&c.as_str()))
                 });
             }
             for c in body["changes"].as_array().into_iter().flatten() {
@@ -95,20 +101,11 @@ impl Device {
                 if c["op"] == "delete" {
                     self.replica.remove(&key);
                 } else {
-                    let mut data = c["data"].clone();
-                    // Activities, photos and conflicts carry their case; give them its
-                    // community so a dropped community drops them too.
-                    if data.get("community_id").is_none()
-                        && let Some(case_id) = data
-                            .get("case_id")
-                            .or(data.get("owner_id"))
-                            .or(data.get("entity_id"))
-                            .and_then(Value::as_str)
-                        && let Some(case) =
-                            self.replica.get(&("case".to_owned(), case_id.to_owned()))
-                    {
-                        data["community_id"] = case["community_id"].clone();
-                    }
+                    match c["community_id"].as_str() {
+                        Some(id) => self.community.insert(key.clone(), id.to_owned()),
+                        None => self.community.remove(&key),
+                    };
+                    let data = c["data"].clone();
                     self.replica.insert(key, data);
                 }
             }

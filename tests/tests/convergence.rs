@@ -1324,6 +1324,47 @@ fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String
                     )
                 })
                 .collect();
+            if std::env::var("PATROL_SIM_DEBUG").is_ok() {
+                eprintln!(
+                    "DEBUG phone {i}: account {} ({}) in C{}",
+                    p.account.id,
+                    p.account.role,
+                    p.account.community + 1
+                );
+                let keys = mine.keys().chain(theirs.keys()).collect::<BTreeSet<_>>();
+                for (entity, id) in keys.into_iter().filter(|k| mine.get(*k) != theirs.get(*k)) {
+                    type LogRow = (i64, Option<i64>, Option<String>, Option<String>, String);
+                    let rows: Vec<LogRow> = change_log::table
+                        .filter(change_log::entity.eq(entity))
+                        .filter(change_log::entity_id.eq(id))
+                        .select((
+                            change_log::seq,
+                            change_log::commit_seq,
+                            change_log::community_id,
+                            change_log::user_id,
+                            change_log::op,
+                        ))
+                        .load(c)
+                        .unwrap();
+                    eprintln!("DEBUG {entity} {id}: log rows {rows:?}");
+                    let case_id = mine
+                        .get(&(entity.clone(), id.clone()))
+                        .or(theirs.get(&(entity.clone(), id.clone())))
+                        .and_then(|v| v["case_id"].as_str().map(str::to_owned));
+                    if let Some(case_id) = case_id {
+                        let facts: Option<(String, Option<String>, String)> = cases::table
+                            .find(&case_id)
+                            .select((cases::community_id, cases::reporter_id, cases::status))
+                            .first(c)
+                            .optional()
+                            .unwrap();
+                        eprintln!("DEBUG   its case {case_id}: {facts:?}");
+                        for l in p.net.log.iter().filter(|l| l.contains(&case_id)) {
+                            eprintln!("DEBUG   {l}");
+                        }
+                    }
+                }
+            }
             return Err(format!(
                 "phone {i}: replica differs from the server's view: {diff:?}"
             ));

@@ -121,9 +121,10 @@ fn page(
 }
 
 fn to_change(r: Row, me: &str) -> Change {
-    let (_, _, _, user_id, entity, id, op, payload) = r;
+    let (_, _, community_id, user_id, entity, id, op, payload) = r;
     Change {
         personal: user_id.as_deref() == Some(me),
+        community_id,
         entity,
         id,
         op: if op == "delete" {

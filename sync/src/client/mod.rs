@@ -646,12 +646,14 @@ impl Engine {
                         })?;
                         let text = serde_json::to_string(data)?;
                         diesel::sql_query(
-                            "INSERT INTO replica (entity, id, data) VALUES (?, ?, ?) \
-                             ON CONFLICT (entity, id) DO UPDATE SET data = excluded.data",
+                            "INSERT INTO replica (entity, id, data, community) VALUES (?, ?, ?, ?) \
+                             ON CONFLICT (entity, id) DO UPDATE \
+                             SET data = excluded.data, community = excluded.community",
                         )
                         .bind::<Text, _>(&ch.entity)
                         .bind::<Text, _>(&ch.id)
                         .bind::<Text, _>(&text)
+                        .bind::<Nullable<Text>, _>(&ch.community_id)
                         .execute(conn)?;
                         // Once personal, a record stays so: its person does not change.
                         if ch.personal {

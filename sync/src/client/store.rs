@@ -23,10 +23,13 @@ CREATE TABLE IF NOT EXISTS queue (
     status TEXT NOT NULL,
     result TEXT
 );
+-- `community`: the community the record came through (none: it reaches this account
+-- only personally); taking that community away drops the record.
 CREATE TABLE IF NOT EXISTS replica (
     entity TEXT NOT NULL,
     id TEXT NOT NULL,
     data TEXT NOT NULL,
+    community TEXT,
     PRIMARY KEY (entity, id)
 );
 -- Records that reach this account personally (it reported, wrote or caused them), not
@@ -66,7 +69,33 @@ pub fn open(path: &str, durable: bool) -> Result<SqliteConnection, ClientError> 
         "PRAGMA synchronous = OFF;"
     })?;
     conn.batch_execute(SCHEMA)?;
+    upgrade(&mut conn)?;
     Ok(conn)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// A file from a build whose replica rows did not say their community: add the column and
+/// pull the synced data again (as after a reset); the queue is the user's work and stays.
+fn upgrade(conn: &mut SqliteConnection) -> Result<(), ClientError> {
+    let has: Count = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM pragma_table_info('replica') WHERE name = 'community'",
+    )
+    .get_result(conn)?;
+    if has.n == 0 {
+        conn.immediate_transaction(|conn| {
+            conn.batch_execute(
+                "ALTER TABLE replica ADD COLUMN community TEXT; \
+                 DELETE FROM replica; DELETE FROM personal; \
+                 DELETE FROM meta WHERE key = 'cursor';",
+            )
+        })?;
+    }
+    Ok(())
 }
 
 #[derive(QueryableByName)]
@@ -179,20 +208,12 @@ pub fn replica_all(conn: &mut SqliteConnection) -> Result<Vec<ReplicaRow>, Clien
     Ok(diesel::sql_query("SELECT entity, id, data FROM replica ORDER BY entity, id").load(conn)?)
 }
 
-/// Rows that `dropped_communities` takes away: records of the community and records
-/// hanging off its cases, except those that reach this account personally (a fresh
-/// install of the same account would still receive those).
+/// Rows that `dropped_communities` takes away: the records that came through the
+/// community, except those that reach this account personally (a fresh install of the
+/// same account would still receive those).
 pub fn drop_community(conn: &mut SqliteConnection, community: &str) -> Result<(), ClientError> {
     diesel::sql_query(
-        "DELETE FROM replica WHERE entity != 'case' AND \
-         COALESCE(json_extract(data, '$.case_id'), json_extract(data, '$.owner_id')) IN \
-         (SELECT id FROM replica WHERE entity = 'case' AND json_extract(data, '$.community_id') = ?) \
-         AND NOT EXISTS (SELECT 1 FROM personal p WHERE p.entity = replica.entity AND p.id = replica.id)",
-    )
-    .bind::<Text, _>(community)
-    .execute(conn)?;
-    diesel::sql_query(
-        "DELETE FROM replica WHERE json_extract(data, '$.community_id') = ? \
+        "DELETE FROM replica WHERE community = ? \
          AND NOT EXISTS (SELECT 1 FROM personal p WHERE p.entity = replica.entity AND p.id = replica.id)",
     )
     .bind::<Text, _>(community)

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 
 use super::*;
@@ -95,6 +96,7 @@ impl Transport for Fake {
                     data: Some(json!({"id": case_id, "community_id": "c1",
                         "description": m.args["description"], "notes": ""})),
                     personal: false,
+                    community_id: Some("c1".into()),
                 });
             }
             let r = MutationResult {
@@ -220,6 +222,7 @@ fn a_page_that_fails_midway_leaves_the_old_cursor_and_replica() {
         op: ChangeOp::Upsert,
         data: Some(json!({"id": "x"})),
         personal: false,
+        community_id: None,
     };
     let bad = Change {
         data: None,
@@ -302,6 +305,7 @@ fn a_community_taken_away_keeps_what_reaches_this_account_personally() {
         op: ChangeOp::Upsert,
         data: Some(json!({"id": id, "community_id": "c1"})),
         personal,
+        community_id: Some("c1".into()),
     };
     let page = |changes: Vec<Change>, dropped: Vec<String>| PullResponse {
         changes,
@@ -326,6 +330,91 @@ fn a_community_taken_away_keeps_what_reaches_this_account_personally() {
     e.apply_page(&page(Vec::new(), vec!["c1".into()])).unwrap();
     let kept: Vec<String> = e.replica().unwrap().into_keys().map(|(_, id)| id).collect();
     assert_eq!(kept, ["about-me", "mine"]);
+}
+
+#[test]
+fn a_community_taken_away_takes_records_whose_parent_has_not_arrived() {
+    // The log keeps only a record's latest state, so a case's activities can come in one
+    // page and the case itself, changed since, in a later one. Taken away in between,
+    // the community still takes the activities: each change says its community.
+    let file = TempFile::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    let page = |changes: Vec<Change>, dropped: Vec<String>| PullResponse {
+        changes,
+        after: None,
+        cursor: "e1:1".into(),
+        has_more: false,
+        last_mutation_id: 0,
+        server_epoch: "e1".into(),
+        reset: false,
+        dropped_communities: dropped,
+    };
+    let activity = Change {
+        entity: "case_activity".into(),
+        id: "a1".into(),
+        op: ChangeOp::Upsert,
+        data: Some(json!({"id": "a1", "case_id": "k", "kind": "reported"})),
+        personal: false,
+        community_id: Some("c1".into()),
+    };
+    let diary = Change {
+        entity: "diary_entry".into(),
+        id: "d1".into(),
+        data: Some(json!({"id": "d1"})),
+        community_id: None,
+        ..activity.clone()
+    };
+    e.apply_page(&page(vec![activity, diary], Vec::new()))
+        .unwrap();
+    e.apply_page(&page(Vec::new(), vec!["c1".into()])).unwrap();
+    let kept: Vec<String> = e.replica().unwrap().into_keys().map(|(_, id)| id).collect();
+    assert_eq!(
+        kept,
+        ["d1"],
+        "the activity went with its community, the diary stayed"
+    );
+}
+
+#[test]
+fn a_file_from_before_communities_were_recorded_pulls_again_and_keeps_its_queue() {
+    let file = TempFile::new();
+    {
+        let mut old = SqliteConnection::establish(file.path()).unwrap();
+        old.batch_execute(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+             CREATE TABLE queue (id BIGINT PRIMARY KEY NOT NULL, name TEXT NOT NULL,
+                 args TEXT NOT NULL, observed_at TEXT, status TEXT NOT NULL, result TEXT);
+             CREATE TABLE replica (entity TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+                 PRIMARY KEY (entity, id));
+             INSERT INTO meta VALUES ('client_id', 'old-phone'), ('cursor', 'e1:9');
+             INSERT INTO replica VALUES ('case', 'x', '{\"id\":\"x\"}');
+             INSERT INTO queue VALUES (1, 'case.report', '{\"case_id\":\"q\"}', NULL, 'pending', NULL);",
+        )
+        .unwrap();
+    }
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    assert!(
+        e.replica().unwrap().is_empty(),
+        "synced data is pulled again"
+    );
+    assert_eq!(e.cursor().unwrap(), None);
+    let queue = e.queue().unwrap();
+    assert_eq!((queue.len(), queue[0].status.as_str()), (1, "pending"));
+    // Reopening an upgraded file changes nothing more.
+    e.apply_page(&PullResponse {
+        changes: Vec::new(),
+        after: None,
+        cursor: "e1:10".into(),
+        has_more: false,
+        last_mutation_id: 0,
+        server_epoch: "e1".into(),
+        reset: false,
+        dropped_communities: Vec::new(),
+    })
+    .unwrap();
+    drop(e);
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    assert_eq!(e.cursor().unwrap().as_deref(), Some("e1:10"));
 }
 
 #[test]
