@@ -19,7 +19,7 @@
 //!
 //! The run is a pure function of the seed except for ids and times the server makes, so a
 //! failing seed replays with the command it prints. The default, which CI runs, is 200
-//! seeds x 300 operations per backend (about 190 queued mutations, 70 cases and 35
+//! seeds x 400 operations per backend (about 250 queued mutations, 95 cases and 50
 //! uploaded photos per seed). Opt-in: `PATROL_SIM_SEEDS` (seeds per backend) and
 //! `PATROL_SIM_OPS` (operations per seed) make longer runs (e.g. 200 x 3000);
 //! `PATROL_SIM_SEED` runs one seed; `PATROL_SIM_LANES` sets how many servers share the
@@ -53,7 +53,7 @@ use tokio::runtime::Handle;
 const OFFICERS: usize = 20;
 const RESIDENTS: usize = 3;
 const DEFAULT_SEEDS: u64 = 200;
-const DEFAULT_OPS: usize = 300;
+const DEFAULT_OPS: usize = 400;
 
 /// SplitMix64: tiny, seedable, identical everywhere.
 #[derive(Clone)]

@@ -181,3 +181,47 @@ fn late_commits_are_never_skipped_by_pull_but_are_by_a_naive_cursor() {
         committed.len()
     );
 }
+
+/// Two transactions each waiting for a row the other holds: PostgreSQL aborts one. That is
+/// a retryable failure (503 with Retry-After to the caller), not a server error.
+#[test]
+fn a_deadlock_is_a_retryable_failure() {
+    let Some(test_db) = TestDb::create(Backend::Postgres) else {
+        eprintln!("TEST_DATABASE_URL not set: the deadlock test needs PostgreSQL");
+        return;
+    };
+    let mut a = PgConnection::establish(test_db.url()).unwrap();
+    let mut b = PgConnection::establish(test_db.url()).unwrap();
+    a.batch_execute(
+        "CREATE TABLE deadlock_probe (id INT PRIMARY KEY, n INT NOT NULL); \
+         INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)",
+    )
+    .unwrap();
+    for c in [&mut a, &mut b] {
+        c.batch_execute("SET deadlock_timeout = '50ms'; BEGIN")
+            .unwrap();
+    }
+    a.batch_execute("UPDATE deadlock_probe SET n = 1 WHERE id = 1")
+        .unwrap();
+    b.batch_execute("UPDATE deadlock_probe SET n = 1 WHERE id = 2")
+        .unwrap();
+    let waiting = std::thread::spawn(move || {
+        let r = a.batch_execute("UPDATE deadlock_probe SET n = 2 WHERE id = 2");
+        (a, r)
+    });
+    let second = b.batch_execute("UPDATE deadlock_probe SET n = 2 WHERE id = 1");
+    // Whichever PostgreSQL aborted, let the other finish.
+    if second.is_err() {
+        b.batch_execute("ROLLBACK").unwrap();
+    }
+    let (_a, first) = waiting.join().unwrap();
+    let failed = match (first, second) {
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => e,
+        other => panic!("expected exactly one transaction aborted: {other:?}"),
+    };
+    let classified = patrol_api::db::StoreError::from(failed);
+    assert!(
+        matches!(classified, patrol_api::db::StoreError::Unavailable(_)),
+        "{classified:?}"
+    );
+}

@@ -248,6 +248,14 @@ impl From<diesel::result::Error> for StoreError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
                 StoreError::Unavailable(info.message().to_owned())
             }
+            // PostgreSQL broke a lock cycle by aborting this transaction (40P01): nothing
+            // was written and a retry succeeds. Diesel does not classify it; PostgreSQL's
+            // message for it is fixed text in the server's default (C/English) messages.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message() == "deadlock detected" =>
+            {
+                StoreError::Unavailable(info.message().to_owned())
+            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Unavailable(info.message().to_owned())
             }
