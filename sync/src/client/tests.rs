@@ -295,6 +295,20 @@ fn an_answer_to_another_pull_request_is_dropped_so_no_row_is_skipped() {
     assert_eq!(e.replica().unwrap().len(), 3);
 }
 
+/// A last page (nothing more to pull) of epoch `e1`.
+fn page(cursor: &str, changes: Vec<Change>, dropped: Vec<String>) -> PullResponse {
+    PullResponse {
+        changes,
+        after: None,
+        cursor: cursor.into(),
+        has_more: false,
+        last_mutation_id: 0,
+        server_epoch: "e1".into(),
+        reset: false,
+        dropped_communities: dropped,
+    }
+}
+
 #[test]
 fn a_community_taken_away_keeps_what_reaches_this_account_personally() {
     let file = TempFile::new();
@@ -307,17 +321,8 @@ fn a_community_taken_away_keeps_what_reaches_this_account_personally() {
         personal,
         community_id: Some("c1".into()),
     };
-    let page = |changes: Vec<Change>, dropped: Vec<String>| PullResponse {
-        changes,
-        after: None,
-        cursor: "e1:1".into(),
-        has_more: false,
-        last_mutation_id: 0,
-        server_epoch: "e1".into(),
-        reset: false,
-        dropped_communities: dropped,
-    };
     e.apply_page(&page(
+        "e1:1",
         vec![
             change("case", "theirs", false),
             change("visit", "mine", true),
@@ -327,7 +332,8 @@ fn a_community_taken_away_keeps_what_reaches_this_account_personally() {
         Vec::new(),
     ))
     .unwrap();
-    e.apply_page(&page(Vec::new(), vec!["c1".into()])).unwrap();
+    e.apply_page(&page("e1:1", Vec::new(), vec!["c1".into()]))
+        .unwrap();
     let kept: Vec<String> = e.replica().unwrap().into_keys().map(|(_, id)| id).collect();
     assert_eq!(kept, ["about-me", "mine"]);
 }
@@ -339,16 +345,6 @@ fn a_community_taken_away_takes_records_whose_parent_has_not_arrived() {
     // the community still takes the activities: each change says its community.
     let file = TempFile::new();
     let mut e = Engine::open(file.path(), opts()).unwrap();
-    let page = |changes: Vec<Change>, dropped: Vec<String>| PullResponse {
-        changes,
-        after: None,
-        cursor: "e1:1".into(),
-        has_more: false,
-        last_mutation_id: 0,
-        server_epoch: "e1".into(),
-        reset: false,
-        dropped_communities: dropped,
-    };
     let activity = Change {
         entity: "case_activity".into(),
         id: "a1".into(),
@@ -364,9 +360,10 @@ fn a_community_taken_away_takes_records_whose_parent_has_not_arrived() {
         community_id: None,
         ..activity.clone()
     };
-    e.apply_page(&page(vec![activity, diary], Vec::new()))
+    e.apply_page(&page("e1:1", vec![activity, diary], Vec::new()))
         .unwrap();
-    e.apply_page(&page(Vec::new(), vec!["c1".into()])).unwrap();
+    e.apply_page(&page("e1:1", Vec::new(), vec!["c1".into()]))
+        .unwrap();
     let kept: Vec<String> = e.replica().unwrap().into_keys().map(|(_, id)| id).collect();
     assert_eq!(
         kept,
@@ -401,17 +398,8 @@ fn a_file_from_before_communities_were_recorded_pulls_again_and_keeps_its_queue(
     let queue = e.queue().unwrap();
     assert_eq!((queue.len(), queue[0].status.as_str()), (1, "pending"));
     // Reopening an upgraded file changes nothing more.
-    e.apply_page(&PullResponse {
-        changes: Vec::new(),
-        after: None,
-        cursor: "e1:10".into(),
-        has_more: false,
-        last_mutation_id: 0,
-        server_epoch: "e1".into(),
-        reset: false,
-        dropped_communities: Vec::new(),
-    })
-    .unwrap();
+    e.apply_page(&page("e1:10", Vec::new(), Vec::new()))
+        .unwrap();
     drop(e);
     let mut e = Engine::open(file.path(), opts()).unwrap();
     assert_eq!(e.cursor().unwrap().as_deref(), Some("e1:10"));
