@@ -103,7 +103,7 @@ impl Stored {
 }
 
 async fn spawn(backend: Backend, s3: bool) -> Option<(TestApp, Stored)> {
-    let dir = TempDir(std::env::temp_dir().join(format!("patrol-blobs-{}", uuid::Uuid::new_v4())));
+    let dir = TempDir::new("patrol-blobs");
     let blob_dir = dir.0.clone();
     let (url, stored) = if s3 {
         let bucket = std::env::var("TEST_S3_URL").ok()?;

@@ -679,9 +679,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
     if std::env::var("PATROL_SIM_TRACE").is_ok() {
         eprintln!("seed {seed}: reset {:?}", t0.elapsed());
     }
-    let dir =
-        TempDir(std::env::temp_dir().join(format!("patrol-sim-{}", uuid::Uuid::new_v4().simple())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("patrol-sim");
     let mut rng = Rng(seed);
     let mut phones: Vec<Phone> = world
         .officers
