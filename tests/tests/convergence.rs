@@ -53,7 +53,7 @@ use tokio::runtime::Handle;
 const OFFICERS: usize = 20;
 const RESIDENTS: usize = 3;
 const DEFAULT_SEEDS: u64 = 200;
-const DEFAULT_OPS: usize = 400;
+const DEFAULT_OPS: usize = 2000;
 
 /// SplitMix64: tiny, seedable, identical everywhere.
 #[derive(Clone)]
@@ -1393,8 +1393,12 @@ impl Stats {
     }
 }
 
-/// One server and database running its share of the seeds, one after another.
-async fn lane(backend: Backend, seeds: Vec<u64>, ops: usize) -> Option<(Stats, Vec<u64>)> {
+/// Seeds not yet taken by a lane of one backend.
+type Seeds = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u64>>>;
+
+/// One server and database running seeds one after another, taking the next from the
+/// backend's queue until it is empty, so lanes finish together.
+async fn lane(backend: Backend, seeds: Seeds, ops: usize) -> Option<(Stats, Vec<u64>)> {
     let app = TestApp::spawn(backend).await?;
     app.seed_fixture().await;
     let (pool, (officers, residents, supervisor)) = {
@@ -1421,7 +1425,7 @@ async fn lane(backend: Backend, seeds: Vec<u64>, ops: usize) -> Option<(Stats, V
     let result = tokio::task::spawn_blocking(move || {
         let mut failures = Vec::new();
         let mut total = Stats::default();
-        for seed in seeds {
+        while let Some(seed) = seeds.lock().ok().and_then(|mut q| q.pop_front()) {
             match run_seed(&world, seed, ops) {
                 Ok(s) => total.add(s),
                 Err(e) => {
@@ -1458,24 +1462,21 @@ async fn converge(backend: Backend) {
         Some(s) => vec![s],
         None => (1..=env_num("PATROL_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect(),
     };
-    // PostgreSQL lanes spend much of their time waiting on round trips, so two servers
-    // with their own databases share the seeds; SQLite keeps one core busy by itself.
+    // PostgreSQL lanes spend much of their time waiting on round trips, so three servers
+    // with their own databases share the seeds (two left a quarter of the CPU idle once
+    // SQLite was done); SQLite keeps one core busy by itself.
     let lanes = env_num("PATROL_SIM_LANES")
         .unwrap_or(match backend {
             Backend::Sqlite => 1,
-            Backend::Postgres => 2,
+            Backend::Postgres => 3,
         })
         .clamp(1, seeds.len().max(1));
     let name = backend_name(backend);
     let started = std::time::Instant::now();
     let count = seeds.len();
-    let mut shares = vec![Vec::new(); lanes];
-    for (i, seed) in seeds.into_iter().enumerate() {
-        shares[i % lanes].push(seed);
-    }
-    let runs: Vec<_> = shares
-        .into_iter()
-        .map(|share| tokio::spawn(lane(backend, share, ops)))
+    let queue: Seeds = std::sync::Arc::new(std::sync::Mutex::new(seeds.into_iter().collect()));
+    let runs: Vec<_> = (0..lanes)
+        .map(|_| tokio::spawn(lane(backend, queue.clone(), ops)))
         .collect();
     let mut total = Stats::default();
     let mut failures = Vec::new();

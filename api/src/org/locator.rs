@@ -33,14 +33,20 @@ pub struct LocatorCache {
     inner: RwLock<Option<(Fingerprint, Arc<Locator>)>>,
 }
 
+/// One statement (it runs on every lookup, so one round trip on PostgreSQL).
 fn fingerprint(conn: &mut DbConn) -> StoreResult<Fingerprint> {
-    let (nc, mc) = communities::table
-        .select((count_star(), max(communities::updated_at)))
-        .first::<(i64, Option<i64>)>(conn)?;
-    let (ng, mg) = grid_cells::table
-        .select((count_star(), max(grid_cells::updated_at)))
-        .first::<(i64, Option<i64>)>(conn)?;
-    Ok((nc, mc, ng, mg))
+    let (nc, mc, ng, mg) = diesel::select((
+        communities::table.select(count_star()).single_value(),
+        communities::table
+            .select(max(communities::updated_at))
+            .single_value(),
+        grid_cells::table.select(count_star()).single_value(),
+        grid_cells::table
+            .select(max(grid_cells::updated_at))
+            .single_value(),
+    ))
+    .get_result::<(Option<i64>, Option<i64>, Option<i64>, Option<i64>)>(conn)?;
+    Ok((nc.unwrap_or(0), mc, ng.unwrap_or(0), mg))
 }
 
 fn parse_stored(json: &str, code: &str) -> StoreResult<Boundary> {

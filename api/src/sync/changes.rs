@@ -22,8 +22,8 @@ pub struct NewChange<'a> {
     pub payload: Value,
 }
 
-/// Appends a change. `seq` and (on PostgreSQL) the writing transaction's id are filled in
-/// by the database.
+/// Appends a record's new state. `seq` and (on PostgreSQL) the writing transaction's id
+/// are filled in by the database.
 pub fn record(conn: &mut DbConn, c: NewChange<'_>) -> StoreResult<()> {
     // The new state supersedes the record's earlier ones for the same readers: a device
     // back after days offline pulls each record once, not every state it went through.
@@ -42,6 +42,12 @@ pub fn record(conn: &mut DbConn, c: NewChange<'_>) -> StoreResult<()> {
         None => older.filter(change_log::user_id.is_null()),
     };
     older.execute(conn)?;
+    append(conn, c)
+}
+
+/// Appends the only state of a record written once and never changed (an activity entry,
+/// a conflict): there is nothing older to supersede, so no delete is spent looking.
+fn append(conn: &mut DbConn, c: NewChange<'_>) -> StoreResult<()> {
     diesel::insert_into(change_log::table)
         .values((
             change_log::community_id.eq(c.community_id),
@@ -135,7 +141,7 @@ pub fn activity_added(
     community_id: &str,
     reporter: Option<&str>,
 ) -> StoreResult<()> {
-    record(
+    append(
         conn,
         NewChange {
             entity: "case_activity",
@@ -208,7 +214,7 @@ pub fn conflict_payload(c: &ConflictRow) -> Value {
 }
 
 pub fn conflict_recorded(conn: &mut DbConn, c: &ConflictRow) -> StoreResult<()> {
-    record(
+    append(
         conn,
         NewChange {
             entity: "conflict",
