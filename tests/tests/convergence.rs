@@ -19,16 +19,16 @@
 //!
 //! The run is a pure function of the seed except for ids and times the server makes, so a
 //! failing seed replays with the command it prints. The default, which CI runs, is 200
-//! seeds x 400 operations per backend (about 250 queued mutations, 95 cases and 50
+//! seeds x 2000 operations per backend (about 1,200 queued mutations, 400 cases and 280
 //! uploaded photos per seed). Opt-in: `PATROL_SIM_SEEDS` (seeds per backend) and
-//! `PATROL_SIM_OPS` (operations per seed) make longer runs (e.g. 200 x 3000);
+//! `PATROL_SIM_OPS` (operations per seed) make longer runs (e.g. 1000 x 5000);
 //! `PATROL_SIM_SEED` runs one seed; `PATROL_SIM_LANES` sets how many servers share the
 //! seeds; `PATROL_SIM_TRACE` prints per-seed timings, time by kind of operation and the
 //! requests sent; `PATROL_SIM_DEBUG` prints, for a replica that differs, the case's
 //! change-log rows and every pull answer the phone got for it.
 //!
-//! One server per lane serves its seeds; the case and sync tables are emptied between
-//! seeds (a fresh database per seed cost more than the seed itself).
+//! One server per lane serves seeds from its backend's queue; the case and sync tables
+//! are emptied between seeds (a fresh database per seed cost more than the seed itself).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
