@@ -4,12 +4,12 @@
 use std::sync::LazyLock;
 
 use patrol_api::auth::password::hash_blocking;
+use patrol_api::commands::people::{NewUser, assign, insert_staff};
+use patrol_api::db::ids::{new_id, now_ms};
 use patrol_api::db::store::{
     self, CategoryRow, CommunityRow, DistrictRow, DutyRow, GridCellRow, StreetRow, UserRow,
 };
 use patrol_api::db::{self, DatabaseUrl};
-use patrol_api::handlers::people::{NewUser, assign, insert_staff};
-use patrol_api::ids::{new_id, now_ms};
 use serde_json::{Value, json};
 
 /// Every fixture account's password.

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use patrol_api::Application;
-use patrol_api::config::{Config, RateLimits};
 use patrol_api::db::DatabaseUrl;
-use patrol_api::otp::MemorySender;
+use patrol_api::infra::config::{Config, RateLimits};
+use patrol_api::infra::otp::MemorySender;
 use reqwest::Method;
 use serde_json::Value;
 

@@ -34,12 +34,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use patrol_api::commands::people::{NewUser, assign, insert_staff};
 use patrol_api::db::schema::{
     blobs, case_activities, case_followers, cases, change_log, communities, conflicts,
     department_tasks, diary_entries, escalations, photos, sync_clients, sync_mutations, visits,
 };
 use patrol_api::db::{self, DatabaseUrl, DbConn};
-use patrol_api::handlers::people::{NewUser, assign, insert_staff};
 use patrol_sync::client::{ClientError, Engine, EngineOptions, Transport, TransportError};
 use patrol_sync::protocol::{
     MutationResult, Outcome, PullRequest, PullResponse, PushRequest, PushResponse,
@@ -570,8 +570,8 @@ fn accounts(pool: &db::Pool) -> (Vec<Account>, Vec<Account>, Account) {
     let residents = (0..RESIDENTS)
         .map(|i| {
             let phone = format!("1390000{:04}", 100 + i);
-            let id = patrol_api::ids::new_id();
-            let now = patrol_api::ids::now_ms();
+            let id = patrol_api::db::ids::new_id();
+            let now = patrol_api::db::ids::now_ms();
             patrol_api::db::store::insert_user(
                 c,
                 &patrol_api::db::store::UserRow {

@@ -123,7 +123,7 @@ async fn an_entry_past_the_edit_window_gets_a_new_version_and_sync_carries_it(ap
         "applied"
     );
     // Three days pass.
-    let three_days_ago = patrol_api::ids::now_ms() - 3 * 24 * 3_600_000;
+    let three_days_ago = patrol_api::db::ids::now_ms() - 3 * 24 * 3_600_000;
     app.sql(format!(
         "UPDATE diary_entries SET created_at = {three_days_ago}"
     ))

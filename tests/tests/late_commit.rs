@@ -75,7 +75,7 @@ fn late_commits_are_never_skipped_by_pull_but_are_by_a_naive_cursor() {
     let pool = db::connect(&DatabaseUrl::parse(test_db.url()).unwrap(), 2).unwrap();
     let mut reader = pool.get().unwrap();
     db::migrate(&mut reader).unwrap();
-    patrol_api::jobs::ensure_server_epoch(&mut reader).unwrap();
+    patrol_api::db::store::ensure_server_epoch(&mut reader).unwrap();
     let mut writers: Vec<Writer> = (0..3)
         .map(|_| Writer {
             conn: PgConnection::establish(test_db.url()).unwrap(),

@@ -4,6 +4,7 @@
 // Tests panic on purpose: an unexpected answer must fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod architecture;
 mod auth;
 mod blobs;
 mod cases;

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use chrono::{Duration, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use patrol_api::commands::points::{self, Award};
 use patrol_api::db::{self, DatabaseUrl, DbConn};
-use patrol_api::points::{self, Award};
 use patrol_tests::device::Device;
 use patrol_tests::{Backend, TestApp, TestDb, on_both_backends};
 use serde_json::{Value, json};
@@ -514,7 +514,7 @@ async fn weekly_compliance_and_timely_diaries_earn_points_once(app: TestApp) {
         let pool = pool(&url);
         let mut conn = pool.get().unwrap();
         let policy = patrol_domain::visit::CompliancePolicy::default();
-        let now = patrol_api::ids::now_ms();
+        let now = patrol_api::db::ids::now_ms();
         let first =
             patrol_api::jobs::run_weekly_compliance(&mut conn, "server-a", now, &policy).unwrap();
         let second =

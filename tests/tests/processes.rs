@@ -251,7 +251,7 @@ fn job_claims(backend: Backend) {
     };
     let pool = db::connect(&DatabaseUrl::parse(test_db.url()).unwrap(), 8).unwrap();
     db::migrate(&mut pool.get().unwrap()).unwrap();
-    let now = patrol_api::ids::now_ms();
+    let now = patrol_api::db::ids::now_ms();
     let handles: Vec<_> = (0..8)
         .map(|i| {
             let pool = pool.clone();

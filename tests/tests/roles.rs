@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use patrol_api::routes::ROUTES;
+use patrol_api::http::routes::ROUTES;
 use patrol_tests::fixture::square;
 use patrol_tests::{TestApp, on_both_backends};
 use reqwest::Method;

@@ -730,13 +730,13 @@ on_both_backends!(
 async fn the_sim_command_drives_a_fleet_of_officers_to_quiescence(app: TestApp) {
     app.seed_fixture().await;
     let cfg = patrol_tests::test_config(&app.db);
-    let args = patrol_api::sim::SimArgs {
+    let args = patrol_api::cli::sim::SimArgs {
         url: app.base.clone(),
         officers: 4,
         ops: 60,
         seed: 7,
     };
-    tokio::task::spawn_blocking(move || patrol_api::sim::run(&cfg, &args))
+    tokio::task::spawn_blocking(move || patrol_api::cli::sim::run(&cfg, &args))
         .await
         .unwrap()
         .unwrap();

@@ -103,7 +103,7 @@ fn time(v: &Value) -> DateTime<Utc> {
 
 /// Moves a whistle's clock back: raised `minutes_ago`, due `due_minutes_ago`.
 async fn backdate(app: &TestApp, id: &str, minutes_ago: i64, due_minutes_ago: i64) {
-    let now = patrol_api::ids::now_ms();
+    let now = patrol_api::db::ids::now_ms();
     app.sql(format!(
         "UPDATE whistles SET raised_at = {}, take_due_at = {} WHERE id = '{id}'",
         now - minutes_ago * 60_000,
@@ -393,7 +393,7 @@ async fn the_report_gives_response_on_time_and_rating_figures(app: TestApp) {
     // 4: untaken. 5: withdrawn (not counted). 6: raised forty days ago (another month).
     act(&app, &w.officer, &ids[0], "take", Some(json!({}))).await;
     act(&app, &w.staff, &ids[0], "rate", Some(json!({"rating": 5}))).await;
-    let now = patrol_api::ids::now_ms();
+    let now = patrol_api::db::ids::now_ms();
     app.sql(format!(
         "UPDATE whistles SET take_due_at = {} WHERE id = '{}'",
         now - 60_000,

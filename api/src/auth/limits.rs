@@ -8,8 +8,8 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::config::RateLimits;
-use crate::error::ApiError;
+use crate::infra::config::RateLimits;
+use crate::infra::error::ApiError;
 
 /// The keyed limiters of one process.
 pub struct Limiters {

@@ -1,7 +1,7 @@
-//! Authentication: access tokens (JWT), refresh tokens, password hashing, the typed
-//! extractor that makes a handler require login, and rate limits.
+//! Authentication: the authenticated caller, access tokens (JWT), refresh tokens and
+//! sessions, password hashing and rate limits. The extractor that makes a handler require
+//! login is in `http::auth`.
 
-pub mod extractor;
 pub mod limits;
 pub mod password;
 pub mod session;
@@ -12,7 +12,30 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-pub use extractor::AuthUser;
+use patrol_domain::role::Role;
+
+use crate::infra::error::ApiError;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: String,
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// Refuses the request unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the {} role may not do this",
+                self.role
+            )))
+        }
+    }
+}
 
 /// `n` random bytes from the OS generator, base64url without padding.
 pub fn random_token(n: usize) -> String {

@@ -10,7 +10,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::infra::error::ApiError;
 
 /// A hash of a random password, verified against when the login is unknown, so an
 /// unknown login costs the same time as a wrong password (no user enumeration by timing).

@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::{random_token, sha256_hex};
+use crate::db::ids::{new_id, now_ms};
 use crate::db::store::{self, OtpRow, RefreshTokenRow, UserRow};
 use crate::db::{StoreError, write_tx};
-use crate::error::{ApiError, ApiResult};
-use crate::ids::{new_id, now_ms};
-use crate::state::AppState;
+use crate::infra::error::{ApiError, ApiResult};
+use crate::infra::state::AppState;
 
 /// What a successful sign-in or refresh returns.
 #[derive(Debug, Serialize)]

@@ -5,8 +5,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, deco
 use patrol_domain::role::Role;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
-use crate::error::ApiError;
+use crate::infra::config::Config;
+use crate::infra::error::ApiError;
 
 /// The claims we issue and require. Every one is mandatory; `exp` and `iat` must be
 /// numbers (a string `exp` fails to deserialise and the token is refused).

@@ -4,6 +4,9 @@
 //! The backend is chosen from the URL scheme and nothing else: SQLite accepts any path,
 //! so guessing would turn a typo into a stray empty database.
 
+pub mod changes;
+pub mod ids;
+pub mod locator;
 pub mod schema;
 pub mod store;
 pub mod workflow;

@@ -244,7 +244,7 @@ pub fn set_password_hash(conn: &mut DbConn, user_id: &str, hash: &str) -> StoreR
     diesel::update(users::table.find(user_id))
         .set((
             users::password_hash.eq(hash),
-            users::updated_at.eq(crate::ids::now_ms()),
+            users::updated_at.eq(crate::db::ids::now_ms()),
         ))
         .execute(conn)?;
     Ok(())
@@ -787,13 +787,13 @@ pub fn audit(
     insert_audit(
         conn,
         &AuditRow {
-            id: crate::ids::new_id(),
+            id: crate::db::ids::new_id(),
             actor_id: actor.map(str::to_owned),
             action: action.into(),
             entity: entity.into(),
             entity_id: entity_id.into(),
             detail: detail.to_string(),
-            at: crate::ids::now_ms(),
+            at: crate::db::ids::now_ms(),
         },
     )
 }
@@ -825,6 +825,23 @@ pub fn meta_insert(conn: &mut DbConn, key: &str, value: &str) -> StoreResult<()>
         .values((server_meta::key.eq(key), server_meta::value.eq(value)))
         .execute(conn)?;
     Ok(())
+}
+
+/// Gives the database its server epoch on first start. A database restored from a backup
+/// of another deployment keeps its own; sync uses the epoch to tell clients to reset.
+pub fn ensure_server_epoch(conn: &mut DbConn) -> StoreResult<String> {
+    if let Some(epoch) = meta_get(conn, "server_epoch")? {
+        return Ok(epoch);
+    }
+    let epoch = crate::db::ids::new_id();
+    match meta_insert(conn, "server_epoch", &epoch) {
+        Ok(()) => Ok(epoch),
+        // Another server inserted first: use theirs.
+        Err(StoreError::Duplicate { .. }) => {
+            meta_get(conn, "server_epoch")?.ok_or(StoreError::NotFound)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Claims a job run for a period. The first server to insert owns it; a claim whose lease
@@ -1118,4 +1135,11 @@ pub fn lock_row(conn: &mut DbConn, table: LockTable, id: &str) -> StoreResult<()
 pub enum LockTable {
     Cases,
     Whistles,
+}
+
+/// The district's time zone: weeks and months are counted in it.
+pub fn district_tz(conn: &mut DbConn) -> StoreResult<chrono_tz::Tz> {
+    Ok(district(conn)?
+        .and_then(|d| d.timezone.parse().ok())
+        .unwrap_or(patrol_domain::visit::DEFAULT_TIME_ZONE))
 }

@@ -3,10 +3,12 @@
 //! lists, duplicate suggestions, rate limits and reports.
 
 use diesel::prelude::*;
+use patrol_domain::DomainError;
+use patrol_domain::escalation::EscalationStatus;
 
 use super::schema::*;
 use super::store::CaseRow;
-use super::{DbConn, StoreResult};
+use super::{DbConn, StoreError, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = case_followers)]
@@ -344,4 +346,13 @@ pub fn escalated_case_ids(
         .load::<String>(conn)?
         .into_iter()
         .collect())
+}
+
+impl EscalationRow {
+    /// The stored status, parsed.
+    pub fn status(&self) -> StoreResult<EscalationStatus> {
+        self.status
+            .parse()
+            .map_err(|e: DomainError| StoreError::Corrupt(e.to_string()))
+    }
 }

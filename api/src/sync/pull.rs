@@ -20,10 +20,10 @@ use patrol_sync::protocol::{
 use serde_json::Value;
 
 use crate::auth::AuthUser;
+use crate::commands::scope::scope_of;
 use crate::db::schema::{change_log, communities};
 use crate::db::{DbConn, StoreError, store};
-use crate::error::ApiError;
-use crate::org::scope::scope_of;
+use crate::infra::error::ApiError;
 use crate::sync::push::client;
 
 /// The scope marker a cursor keeps for callers who see everything.

@@ -15,15 +15,16 @@ use patrol_sync::protocol::{
 use serde_json::{Value, json};
 
 use crate::auth::AuthUser;
-use crate::cases::{self, Ctx};
+use crate::commands::cases::{self};
+use crate::commands::context::Ctx;
+use crate::commands::{diary, escalations, visits, whistles};
+use crate::db::changes;
+use crate::db::ids::now_ms;
 use crate::db::schema::{sync_clients, sync_mutations};
 use crate::db::store::ConflictRow;
 use crate::db::{DbConn, StoreError, write_tx};
-use crate::error::ApiError;
-use crate::ids::now_ms;
-use crate::state::AppState;
-use crate::sync::changes;
-use crate::{diary, escalations, visits, whistles};
+use crate::infra::error::ApiError;
+use crate::infra::state::AppState;
 
 /// A crash point between the steps of applying a mutation (tests only: the `failpoints`
 /// feature). Configured with `return(<client id>)`, it fails that client's pushes at this
@@ -370,7 +371,7 @@ pub fn push(
             Err(_) => break,
         }
     }
-    let epoch = crate::jobs::ensure_server_epoch(conn)?;
+    let epoch = crate::db::store::ensure_server_epoch(conn)?;
     Ok(Ok(PushResponse {
         results,
         last_mutation_id: last_applied,

@@ -10,8 +10,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
 
+use crate::db::ids::now_ms;
 use crate::db::{DbConn, StoreError, StoreResult, store, write_tx};
-use crate::ids::now_ms;
 
 /// The daily compaction job.
 pub const COMPACT_CHANGE_LOG: &str = "compact_change_log";

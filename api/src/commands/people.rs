@@ -1,0 +1,173 @@
+//! Staff accounts and their assignments to communities and streets: the commands the
+//! API, the CLI and the demo seeder share.
+
+use patrol_domain::DomainError;
+use patrol_domain::org::{parse_login, parse_name, parse_phone};
+use patrol_domain::role::{AssignmentKind, Role};
+
+use crate::db::ids::{new_id, now_ms};
+use crate::db::store::{self, AssignmentRow, AuditRow, UserRow};
+use crate::db::{DbConn, write_tx};
+use crate::infra::error::{ApiError, ApiResult};
+
+/// What creating a staff account needs, checked.
+pub struct NewUser {
+    pub login: String,
+    pub role: Role,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub department_name: Option<String>,
+}
+
+impl NewUser {
+    pub fn parse(
+        login: &str,
+        role: &str,
+        display_name: &str,
+        phone: Option<&str>,
+        department_name: Option<&str>,
+    ) -> Result<Self, DomainError> {
+        let role: Role = role.parse()?;
+        if !role.is_staff() {
+            return Err(DomainError::invalid(
+                "role",
+                "residents register themselves from the mini-app",
+            ));
+        }
+        Ok(Self {
+            login: parse_login(login)?,
+            role,
+            display_name: parse_name("display_name", display_name)?,
+            phone: phone.map(|p| parse_phone("phone", p)).transpose()?,
+            department_name: department_name
+                .map(|d| parse_name("department_name", d))
+                .transpose()?,
+        })
+    }
+}
+
+/// Inserts a staff account with an audit entry. Shared by the API and the CLI.
+pub fn insert_staff(
+    conn: &mut DbConn,
+    new: NewUser,
+    password_hash: String,
+    actor: Option<&str>,
+) -> ApiResult<UserRow> {
+    let now = now_ms();
+    let row = UserRow {
+        id: new_id(),
+        login: new.login,
+        role: new.role.as_str().into(),
+        display_name: new.display_name,
+        phone: new.phone,
+        password_hash,
+        squad_id: None,
+        department_name: new.department_name,
+        active: true,
+        created_by: actor.map(str::to_owned),
+        created_at: now,
+        updated_at: now,
+    };
+    write_tx(conn, |conn| -> ApiResult<()> {
+        store::insert_user(conn, &row)?;
+        store::insert_audit(
+            conn,
+            &AuditRow {
+                id: new_id(),
+                actor_id: actor.map(str::to_owned),
+                action: "user.create".into(),
+                entity: "user".into(),
+                entity_id: row.id.clone(),
+                detail: serde_json::json!({ "login": row.login, "role": row.role }).to_string(),
+                at: now,
+            },
+        )?;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        ApiError::Conflict(_) => {
+            ApiError::Conflict("that login or phone number is already taken".into())
+        }
+        other => other,
+    })?;
+    Ok(row)
+}
+
+/// Resolves a community or street code to its id.
+fn target_id(conn: &mut DbConn, kind: AssignmentKind, code: &str) -> ApiResult<String> {
+    let found = if kind.targets_street() {
+        store::street_by_code(conn, code)?.map(|s| s.id)
+    } else {
+        store::community_by_code(conn, code)?.map(|c| c.id)
+    };
+    found.ok_or_else(|| {
+        ApiError::Domain(DomainError::invalid(
+            "target_code",
+            format!(
+                "no {} with code {code:?}",
+                if kind.targets_street() {
+                    "street"
+                } else {
+                    "community"
+                }
+            ),
+        ))
+    })
+}
+
+/// Starts an assignment. Shared by the API, the CLI and the demo seeder.
+pub fn assign(
+    conn: &mut DbConn,
+    user_id: &str,
+    target_code: &str,
+    reason: Option<String>,
+    actor: Option<&str>,
+) -> ApiResult<AssignmentRow> {
+    write_tx(conn, |conn| {
+        let target = store::user_by_id(conn, user_id)?
+            .filter(|u| u.active)
+            .ok_or_else(|| {
+                ApiError::Domain(DomainError::invalid("user_id", "no such active user"))
+            })?;
+        let role: Role = target.role.parse()?;
+        let kind = AssignmentKind::for_role(role)?;
+        let target_id = target_id(conn, kind, target_code)?;
+        if store::current_assignments_of_user(conn, user_id)?
+            .iter()
+            .any(|a| a.target_id == target_id)
+        {
+            return Err(ApiError::Conflict(format!(
+                "{} already covers {target_code}",
+                target.login
+            )));
+        }
+        let now = now_ms();
+        let row = AssignmentRow {
+            id: new_id(),
+            kind: kind.as_str().into(),
+            user_id: user_id.to_owned(),
+            target_id,
+            started_at: now,
+            ended_at: None,
+            assigned_by: actor.map(str::to_owned),
+            ended_by: None,
+            reason,
+            created_at: now,
+        };
+        store::insert_assignment(conn, &row)?;
+        store::insert_audit(
+            conn,
+            &AuditRow {
+                id: new_id(),
+                actor_id: actor.map(str::to_owned),
+                action: "assignment.start".into(),
+                entity: "assignment".into(),
+                entity_id: row.id.clone(),
+                detail: serde_json::json!({ "user_id": user_id, "target_code": target_code })
+                    .to_string(),
+                at: now,
+            },
+        )?;
+        Ok(row)
+    })
+}

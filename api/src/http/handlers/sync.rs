@@ -1,0 +1,50 @@
+//! Sync endpoints: push queued mutations, pull changes.
+
+use actix_web::{HttpResponse, web};
+use patrol_sync::protocol::{PROTOCOL_VERSION, PullRequest, PushRequest};
+
+use crate::auth::AuthUser;
+use crate::http::extract::Json;
+use crate::infra::error::{ApiError, ApiResult};
+use crate::infra::state::AppState;
+use crate::sync::{pull, push};
+
+#[tracing::instrument(skip_all, fields(user.id = %user.id, sync.batch_len = body.0.mutations.len()))]
+pub async fn push_mutations(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<PushRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.into_inner();
+    if req.protocol_version < PROTOCOL_VERSION {
+        return Err(ApiError::UpgradeRequired);
+    }
+    let st = state.clone();
+    let answer = state
+        .run_db(move |conn| push::push(conn, &st, &user, &req))
+        .await?;
+    match answer {
+        Ok(response) => Ok(HttpResponse::Ok().json(response)),
+        Err(push::PushStop::Gap { expected }) => Err(ApiError::MutationGap { expected }),
+        Err(push::PushStop::ForeignClient) => Err(ApiError::Forbidden(
+            "this client id belongs to another account".into(),
+        )),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn pull_changes(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<PullRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.into_inner();
+    if req.protocol_version < PROTOCOL_VERSION {
+        return Err(ApiError::UpgradeRequired);
+    }
+    let key = state.cfg.jwt_secret.clone();
+    let page = state
+        .run_db(move |conn| pull::pull(conn, &key, &user, &req))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}

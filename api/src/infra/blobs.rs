@@ -1,0 +1,557 @@
+//! Where photo bytes are kept, by content hash: the [`BlobStore`]s, the staging area for
+//! chunked uploads, and the checks on bytes (hash, type sniffing, metadata stripping).
+//! Receiving an upload and announcing it to sync is the command in `commands::photos`.
+//!
+//! Bytes are always written durably (temporary file, fsync, rename) before they are
+//! reported stored. Large photos may be uploaded in chunks (`Content-Range: bytes
+//! start-end/total`); chunks are staged per (hash, uploader) on the server's local disk
+//! until the last one arrives.
+//!
+//! Complete blobs live in a local directory ([`LocalDirStore`], the default) or, for
+//! deployments that outgrow one machine, in S3-compatible object storage
+//! ([`ObjectBlobStore`], through the `object_store` crate), chosen by `PATROL_BLOB_STORE`.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use actix_web::web::Bytes;
+use img_parts::jpeg::{Jpeg, markers};
+use object_store::ObjectStoreExt;
+use sha2::{Digest, Sha256};
+
+use crate::infra::error::ApiError;
+
+/// Default largest photo accepted: 15 MiB.
+pub const DEFAULT_MAX_BYTES: usize = 15 * 1024 * 1024;
+
+/// The photo formats accepted, as sniffed from the bytes (HEIC is reported as HEIF).
+pub const ACCEPTED_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/heif"];
+
+/// A SHA-256 digest as 64 lowercase hex digits: the address of a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobHash(String);
+
+impl BlobHash {
+    /// Parses a hash from a path; upper-case hex is accepted and normalised.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(s.to_ascii_lowercase()))
+        } else {
+            Err(ApiError::bad_field(
+                "sha256",
+                "sha256 must be 64 hexadecimal digits",
+            ))
+        }
+    }
+
+    /// The hash of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(hex::encode(Sha256::digest(bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The accepted photo type of `bytes`, judged by their magic numbers only.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let mime = infer::get(bytes)?.mime_type();
+    ACCEPTED_TYPES.into_iter().find(|t| *t == mime)
+}
+
+/// Removes every APP1 segment (Exif and XMP, either of which can hold the GPS position
+/// where the photo was taken) from a JPEG; image data is untouched.
+pub fn strip_jpeg_metadata(bytes: Bytes) -> Result<Bytes, img_parts::Error> {
+    let mut jpeg = Jpeg::from_bytes(bytes)?;
+    jpeg.remove_segments_by_marker(markers::APP1);
+    Ok(jpeg.encoder().bytes())
+}
+
+/// Where blob bytes live. Methods block: call them on the blocking pool.
+pub trait BlobStore: Send + Sync {
+    /// The stored size of a blob, or `None` when it is not stored.
+    fn len(&self, hash: &BlobHash) -> io::Result<Option<u64>>;
+
+    /// Whether a blob is stored.
+    fn exists(&self, hash: &BlobHash) -> io::Result<bool> {
+        Ok(self.len(hash)?.is_some())
+    }
+
+    /// A blob's bytes, or `None` when it is not stored.
+    fn get(&self, hash: &BlobHash) -> io::Result<Option<Vec<u8>>>;
+
+    /// Stores a blob durably. Idempotent: storing the same hash again is harmless, also
+    /// concurrently. The caller has verified that `bytes` hash to `hash`.
+    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// A [`BlobStore`] in a local directory, sharded as `ab/cd/<hash>` so no directory
+/// grows too large.
+#[derive(Debug, Clone)]
+pub struct LocalDirStore {
+    root: PathBuf,
+}
+
+impl LocalDirStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The file a blob is stored in.
+    pub fn path_of(&self, hash: &BlobHash) -> PathBuf {
+        let h = hash.as_str();
+        self.root.join(&h[0..2]).join(&h[2..4]).join(h)
+    }
+}
+
+impl BlobStore for LocalDirStore {
+    fn len(&self, hash: &BlobHash) -> io::Result<Option<u64>> {
+        match std::fs::metadata(self.path_of(hash)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn get(&self, hash: &BlobHash) -> io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.path_of(hash)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()> {
+        let path = self.path_of(hash);
+        // Files only ever appear by rename, so one of the right size is complete.
+        if self.len(hash)? == Some(bytes.len() as u64) {
+            return Ok(());
+        }
+        let dir = path
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path has no directory"))?;
+        std::fs::create_dir_all(dir)?;
+        // A private temporary name per writer: concurrent uploads of the same hash each
+        // write their own file, and the renames replace identical content atomically.
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            hash.as_str(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let written = write_durably(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written?;
+        sync_dir(dir)
+    }
+}
+
+/// A [`BlobStore`] in object storage: `s3://bucket/prefix` with the usual `AWS_*`
+/// settings from the environment (`AWS_ENDPOINT` for MinIO and other S3-compatible
+/// services). Keys are sharded like [`LocalDirStore`]'s paths. An object PUT is atomic,
+/// so concurrent uploads of one hash leave one complete object.
+#[derive(Debug)]
+pub struct ObjectBlobStore {
+    store: Arc<dyn object_store::ObjectStore>,
+    prefix: object_store::path::Path,
+    /// The store is async and [`BlobStore`] methods run on the blocking pool: they wait on
+    /// a small runtime of the store's own, independent of the HTTP workers' runtimes.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl ObjectBlobStore {
+    /// Opens the store a URL names.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        let Some(rest) = url.strip_prefix("s3://") else {
+            return Err(format!(
+                "{url}: only s3:// URLs are supported (local storage is PATROL_BLOB_DIR)"
+            ));
+        };
+        let prefix = rest.split_once('/').map_or("", |(_, p)| p);
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_url(url)
+            .build()
+            .map_err(|e| format!("{url}: {e}"))?;
+        Self::new(Arc::new(store), prefix)
+    }
+
+    /// A store under `prefix` of any `object_store` backend.
+    pub fn new(store: Arc<dyn object_store::ObjectStore>, prefix: &str) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("patrol-blobs")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the object storage runtime: {e}"))?;
+        Ok(Self {
+            store,
+            prefix: object_store::path::Path::from(prefix.trim_matches('/')),
+            runtime: Some(runtime),
+        })
+    }
+
+    fn wait<T>(&self, f: impl Future<Output = object_store::Result<T>>) -> io::Result<Option<T>> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| io::Error::other("object storage is shut down"))?;
+        not_found_as_none(runtime.block_on(f))
+    }
+
+    fn key(&self, hash: &BlobHash) -> object_store::path::Path {
+        let h = hash.as_str();
+        self.prefix.clone().join(&h[0..2]).join(&h[2..4]).join(h)
+    }
+}
+
+fn not_found_as_none<T>(r: object_store::Result<T>) -> io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(io::Error::other(e)),
+    }
+}
+
+impl Drop for ObjectBlobStore {
+    fn drop(&mut self) {
+        // The server may drop its state inside an async context, where a runtime must
+        // not block to shut down.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl BlobStore for ObjectBlobStore {
+    fn len(&self, hash: &BlobHash) -> io::Result<Option<u64>> {
+        let key = self.key(hash);
+        Ok(self.wait(self.store.head(&key))?.map(|m| m.size))
+    }
+
+    fn get(&self, hash: &BlobHash) -> io::Result<Option<Vec<u8>>> {
+        let key = self.key(hash);
+        let bytes = self.wait(async {
+            match self.store.get(&key).await {
+                Ok(r) => r.bytes().await,
+                Err(e) => Err(e),
+            }
+        })?;
+        Ok(bytes.map(|b| b.to_vec()))
+    }
+
+    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()> {
+        if self.len(hash)? == Some(bytes.len() as u64) {
+            return Ok(());
+        }
+        let key = self.key(hash);
+        let payload = object_store::PutPayload::from(bytes.to_vec());
+        self.wait(self.store.put(&key, payload)).map(|_| ())
+    }
+}
+
+fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = std::fs::File::create_new(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Makes a rename inside `dir` survive a power cut.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Partial chunked uploads, one file per (hash, uploader), on this server's disk.
+#[derive(Debug)]
+pub struct Staging {
+    dir: PathBuf,
+    /// Appends are read-check-write; one at a time keeps a retried chunk that races its
+    /// original from being written twice.
+    lock: Mutex<()>,
+}
+
+/// The result of appending a chunk.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Bytes received so far (the next chunk starts here).
+    Offset(u64),
+    /// The chunk starts after the bytes received so far.
+    Gap { offset: u64 },
+}
+
+impl Staging {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn path(&self, hash: &BlobHash, uploader: &str) -> PathBuf {
+        let who: String = uploader
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        self.dir.join(format!("{}-{who}.part", hash.as_str()))
+    }
+
+    /// Bytes received so far of this uploader's upload of `hash`, if one is under way.
+    pub fn offset(&self, hash: &BlobHash, uploader: &str) -> io::Result<Option<u64>> {
+        match std::fs::metadata(self.path(hash, uploader)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Appends the chunk that starts at byte `start`. A chunk overlapping bytes already
+    /// received (a retry whose answer was lost) contributes only its new part.
+    pub fn append(
+        &self,
+        hash: &BlobHash,
+        uploader: &str,
+        start: u64,
+        chunk: &[u8],
+    ) -> io::Result<Appended> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| io::Error::other("staging lock poisoned"))?;
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.path(hash, uploader);
+        let offset = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(e),
+        };
+        if start > offset {
+            return Ok(Appended::Gap { offset });
+        }
+        let end = start + chunk.len() as u64;
+        if end <= offset {
+            return Ok(Appended::Offset(offset));
+        }
+        let skip = usize::try_from(offset - start).map_err(io::Error::other)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        file.write_all(&chunk[skip..])?;
+        file.sync_data()?;
+        Ok(Appended::Offset(end))
+    }
+
+    /// The bytes received so far.
+    pub fn read(&self, hash: &BlobHash, uploader: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(self.path(hash, uploader))
+    }
+
+    /// Forgets an upload (finished or refused).
+    pub fn discard(&self, hash: &BlobHash, uploader: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.path(hash, uploader)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A `Content-Range: bytes start-end/total` header of a chunked upload (`end` inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentRange {
+    pub start: u64,
+    pub end: u64,
+    pub total: u64,
+}
+
+impl ContentRange {
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let bad = || {
+            ApiError::bad_field(
+                "Content-Range",
+                "Content-Range must be `bytes start-end/total` with start <= end < total",
+            )
+        };
+        let rest = s.trim().strip_prefix("bytes ").ok_or_else(bad)?;
+        let (range, total) = rest.split_once('/').ok_or_else(bad)?;
+        let (start, end) = range.split_once('-').ok_or_else(bad)?;
+        let num = |v: &str| v.trim().parse::<u64>().map_err(|_| bad());
+        let r = Self {
+            start: num(start)?,
+            end: num(end)?,
+            total: num(total)?,
+        };
+        if r.start > r.end || r.end >= r.total {
+            return Err(bad());
+        }
+        Ok(r)
+    }
+
+    /// The number of bytes the chunk carries.
+    pub fn chunk_len(&self) -> u64 {
+        self.end - self.start + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SOI, APP0 JFIF, APP1 Exif with a GPS tag name in it, a quantisation table, EOI.
+    fn jpeg_with_exif() -> Vec<u8> {
+        let mut b = vec![0xFF, 0xD8];
+        b.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10]);
+        b.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        let exif = b"Exif\0\0MM\0*GPSLatitude 36.6";
+        b.extend_from_slice(&[0xFF, 0xE1, 0x00, (exif.len() + 2) as u8]);
+        b.extend_from_slice(exif);
+        b.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x04, 0x00, 0x01]);
+        b.extend_from_slice(&[0xFF, 0xD9]);
+        b
+    }
+
+    #[test]
+    fn hashes_parse_only_as_64_hex_digits() {
+        let upper = "A".repeat(64);
+        assert_eq!(BlobHash::parse(&upper).unwrap().as_str(), "a".repeat(64));
+        for bad in ["", "abc", &"g".repeat(64), &"a".repeat(65)] {
+            assert!(BlobHash::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            BlobHash::of(b"").as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn only_photo_types_are_sniffed() {
+        assert_eq!(sniff(&jpeg_with_exif()), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(
+            sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
+            Some("image/heif")
+        );
+        assert_eq!(sniff(b"GIF89a\0\0"), None);
+        assert_eq!(sniff(b"%PDF-1.7"), None);
+        assert_eq!(sniff(b"hello"), None);
+    }
+
+    #[test]
+    fn stripping_removes_exif_and_keeps_the_rest() {
+        let original = jpeg_with_exif();
+        let stripped = strip_jpeg_metadata(Bytes::from(original.clone())).unwrap();
+        let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        assert!(find(&original, b"GPSLatitude"));
+        assert!(!find(&stripped, b"GPSLatitude"));
+        assert!(!find(&stripped, b"Exif"));
+        assert!(find(&stripped, b"JFIF"));
+        assert_eq!(&stripped[..2], &[0xFF, 0xD8]);
+        assert_eq!(&stripped[stripped.len() - 2..], &[0xFF, 0xD9]);
+    }
+
+    #[test]
+    fn content_ranges_parse_strictly() {
+        assert_eq!(
+            ContentRange::parse("bytes 0-9/30").unwrap(),
+            ContentRange {
+                start: 0,
+                end: 9,
+                total: 30
+            }
+        );
+        for bad in [
+            "bytes 5-4/30",
+            "bytes 0-30/30",
+            "bytes */30",
+            "0-9/30",
+            "bytes 0-9/x",
+        ] {
+            assert!(ContentRange::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn object_store_keys_are_sharded_under_the_prefix_and_puts_idempotent() {
+        use object_store::ObjectStore;
+        let memory = Arc::new(object_store::memory::InMemory::new());
+        let store = ObjectBlobStore::new(memory.clone(), "/photos/").unwrap();
+        let bytes = jpeg_with_exif();
+        let hash = BlobHash::of(&bytes);
+        assert_eq!(store.len(&hash).unwrap(), None);
+        assert_eq!(store.get(&hash).unwrap(), None);
+        store.put(&hash, &bytes).unwrap();
+        store.put(&hash, &bytes).unwrap();
+        assert_eq!(store.len(&hash).unwrap(), Some(bytes.len() as u64));
+        assert_eq!(store.get(&hash).unwrap().unwrap(), bytes);
+        let h = hash.as_str();
+        let keys: Vec<String> = store
+            .runtime
+            .as_ref()
+            .unwrap()
+            .block_on(async {
+                use futures_util::TryStreamExt;
+                memory
+                    .list(None)
+                    .map_ok(|m| m.location.to_string())
+                    .try_collect()
+                    .await
+            })
+            .unwrap();
+        assert_eq!(keys, vec![format!("photos/{}/{}/{h}", &h[0..2], &h[2..4])]);
+        assert!(ObjectBlobStore::from_url("https://example.com/x").is_err());
+    }
+
+    #[test]
+    fn local_store_is_sharded_and_idempotent() {
+        let dir = std::env::temp_dir().join(format!("patrol-blob-{}", uuid::Uuid::new_v4()));
+        let store = LocalDirStore::new(&dir);
+        let bytes = jpeg_with_exif();
+        let hash = BlobHash::of(&bytes);
+        assert!(!store.exists(&hash).unwrap());
+        store.put(&hash, &bytes).unwrap();
+        store.put(&hash, &bytes).unwrap();
+        let h = hash.as_str();
+        assert!(dir.join(&h[0..2]).join(&h[2..4]).join(h).is_file());
+        assert_eq!(store.len(&hash).unwrap(), Some(bytes.len() as u64));
+        assert_eq!(store.get(&hash).unwrap().unwrap(), bytes);
+        let files = std::fs::read_dir(dir.join(&h[0..2]).join(&h[2..4]))
+            .unwrap()
+            .count();
+        assert_eq!(files, 1, "no temporary files left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn staging_appends_in_order_and_tolerates_retried_chunks() {
+        let dir = std::env::temp_dir().join(format!("patrol-stage-{}", uuid::Uuid::new_v4()));
+        let staging = Staging::new(&dir);
+        let hash = BlobHash::of(b"0123456789");
+        assert_eq!(staging.offset(&hash, "u").unwrap(), None);
+        assert_eq!(
+            staging.append(&hash, "u", 0, b"0123").unwrap(),
+            Appended::Offset(4)
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 6, b"6789").unwrap(),
+            Appended::Gap { offset: 4 }
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 0, b"0123").unwrap(),
+            Appended::Offset(4)
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 2, b"234567").unwrap(),
+            Appended::Offset(8)
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 8, b"89").unwrap(),
+            Appended::Offset(10)
+        );
+        assert_eq!(staging.read(&hash, "u").unwrap(), b"0123456789");
+        staging.discard(&hash, "u").unwrap();
+        assert_eq!(staging.offset(&hash, "u").unwrap(), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

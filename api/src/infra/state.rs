@@ -1,0 +1,57 @@
+//! Shared application state and `run_db`, the only way handlers reach the database.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use tracing::Instrument;
+
+use crate::auth::limits::Limiters;
+use crate::auth::password::PasswordHashing;
+use crate::auth::tokens::JwtKeys;
+use crate::db::locator::LocatorCache;
+use crate::db::{DbConn, Pool, StoreError};
+use crate::infra::blobs::{BlobStore, Staging};
+use crate::infra::config::Config;
+use crate::infra::error::ApiError;
+use crate::infra::metrics::Metrics;
+use crate::infra::otp::CodeSender;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub cfg: Config,
+    pub pool: Pool,
+    pub jwt: JwtKeys,
+    pub limiters: Limiters,
+    pub hashing: PasswordHashing,
+    pub codes: Arc<dyn CodeSender>,
+    pub locator: LocatorCache,
+    pub metrics: Metrics,
+    /// Where photo bytes are stored.
+    pub blob_store: Arc<dyn BlobStore>,
+    /// Chunked uploads under way on this server.
+    pub blob_staging: Arc<Staging>,
+}
+
+impl AppState {
+    /// Runs `f` with a pooled connection on the blocking pool: r2d2 and diesel block, and
+    /// an actix worker must never wait on them. Pool exhaustion becomes 503.
+    pub async fn run_db<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool
+                .get()
+                .map_err(|e| ApiError::from(StoreError::from(e)))?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .instrument(tracing::Span::current())
+        .await
+        .map_err(ApiError::internal)?
+    }
+}

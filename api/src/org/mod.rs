@@ -1,4 +1,0 @@
-//! The organisation as the server keeps it: point lookup and the caller's scope.
-
-pub mod locator;
-pub mod scope;
