@@ -70,6 +70,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap(from_fn(http::middleware::security_headers))
                 .wrap(from_fn(http::middleware::track))
                 .wrap(from_fn(http::middleware::request_id))
                 .configure(http::routes::configure)

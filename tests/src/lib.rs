@@ -137,6 +137,9 @@ impl Drop for TestDb {
 /// The JWT secret every test server signs with (tests forge tokens with it).
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
+/// The token test servers require of a metrics scraper.
+pub const TEST_METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 /// A running server and a client that checks every answer against the contract.
 pub struct TestApp {
     pub base: String,
@@ -165,6 +168,7 @@ pub fn test_config(db: &TestDb) -> Config {
     cfg.bind = "127.0.0.1:0".into();
     cfg.pool_size = 4;
     cfg.run_jobs = false;
+    cfg.metrics_token = Some(TEST_METRICS_TOKEN.to_owned());
     cfg.ledger_key = Some(b"test-ledger-key-test-ledger-key-0123456789".to_vec());
     cfg.limits = RateLimits {
         login_per_account: 20,
@@ -172,6 +176,7 @@ pub fn test_config(db: &TestDb) -> Config {
         register_per_phone_per_hour: 10,
         register_per_address_per_hour: 50,
         concurrent_hashes: 2,
+        ..RateLimits::default()
     };
     cfg
 }

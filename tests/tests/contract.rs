@@ -61,7 +61,11 @@ async fn the_served_contract_is_the_repository_copy_and_health_answers(app: Test
             .header("x-request-id")
             .is_some_and(|v| v.len() >= 32)
     );
-    let metrics = app.get("/metrics").send().await;
+    let metrics = app
+        .get("/metrics")
+        .token(patrol_tests::TEST_METRICS_TOKEN)
+        .send()
+        .await;
     assert_eq!(metrics.status, 200);
     assert!(
         metrics.text.contains(

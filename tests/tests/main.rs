@@ -13,6 +13,7 @@ mod convergence;
 mod crash;
 mod demo;
 mod diary;
+mod hardening;
 mod late_commit;
 mod org;
 mod points;

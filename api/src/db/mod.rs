@@ -11,6 +11,7 @@ pub mod schema;
 pub mod store;
 pub mod workflow;
 
+use std::path::Path;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -129,9 +130,29 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Creates a missing SQLite file readable by its owner only (SQLite gives its WAL and
+/// shared-memory files the same mode): it holds residents' phone numbers and locations.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens a pool and checks one connection, so a bad URL or password fails at start-up
 /// with the driver's message.
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
+    if url.backend == Backend::Sqlite {
+        create_private(Path::new(&url.target))
+            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", url.target)))?;
+    }
     let manager = Manager::new(url.clone());
     // Surface the real connection error before r2d2 starts retrying silently.
     manager

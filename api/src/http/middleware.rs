@@ -10,6 +10,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use crate::http::routes::ROUTES;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 
@@ -47,30 +48,78 @@ pub async fn request_id(
     Ok(res)
 }
 
+/// The headers OWASP's REST security guidance asks of every API answer, each unless the
+/// handler chose its own: no MIME sniffing, no framing, no active content, and no
+/// caching of answers that may carry personal data or credentials.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    use actix_web::http::header;
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    Ok(res)
+}
+
 /// Any path no route matches.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound("route".into()))
 }
 
-/// Middleware: counts and times every request by its route template (never the raw
-/// path, which would make one series per id).
+/// The label of a request's method: one of a closed set, so that made-up methods
+/// (`XQWERTY /x`) cannot mint new series.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The label of a request's route: a template of the route table, or `unmatched`. Never
+/// the raw path, which would make one series per id or per probe.
+fn route_label(pattern: Option<String>) -> &'static str {
+    pattern
+        .and_then(|p| ROUTES.iter().find(|(_, path)| *path == p))
+        .map_or("unmatched", |(_, path)| path)
+}
+
+/// Middleware: counts and times every request by method and route template, both from
+/// closed sets, so the number of series is bounded by the route table whatever arrives.
 pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
     if let Some(state) = state {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+        let route = route_label(res.request().match_pattern());
         let status = res.status().as_u16().to_string();
         state
             .metrics
-            .observe_request(&method, &route, &status, started.elapsed().as_secs_f64());
+            .observe_request(method, route, &status, started.elapsed().as_secs_f64());
     }
     Ok(res)
 }

@@ -1,23 +1,44 @@
 //! The route table: one list that both registers the routes and is exported, so a test
 //! can prove that every registered route is in `openapi.yaml` and nothing else is.
 
-use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::handlers::{
     auth, blobs, cases, diary, escalations, health, lists, org, people, points, public, sync,
     visits, whistles,
 };
+use crate::infra::error::ApiError;
 
 macro_rules! routes {
     ($( $method:ident $path:literal => $handler:path; )*) => {
         /// Every route the server registers: (HTTP method, path template).
         pub const ROUTES: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
 
-        /// Registers every route of [`ROUTES`].
+        /// Registers every route of [`ROUTES`], then, for each of their paths, the answer
+        /// to any other method: 405 with `Allow`.
         pub fn configure(cfg: &mut web::ServiceConfig) {
             $( cfg.route($path, web::$method().to($handler)); )*
+            let mut paths: Vec<&str> = ROUTES.iter().map(|(_, path)| *path).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            for path in paths {
+                cfg.service(web::resource(path).to(method_not_allowed));
+            }
         }
     };
+}
+
+/// A known path asked with a method it does not have.
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let pattern = req.match_pattern().unwrap_or_default();
+    let allow: Vec<String> = ROUTES
+        .iter()
+        .filter(|(_, path)| *path == pattern)
+        .map(|(method, _)| method.to_uppercase())
+        .collect();
+    Err(ApiError::MethodNotAllowed {
+        allow: allow.join(", "),
+    })
 }
 
 routes! {

@@ -40,6 +40,9 @@ pub struct Config {
     /// Seed material of the Ed25519 key that signs exported ledger heads
     /// (`PATROL_LEDGER_KEY`); without it heads cannot be exported.
     pub ledger_key: Option<Vec<u8>>,
+    /// The bearer token a scraper must send for `/metrics` (`PATROL_METRICS_TOKEN`);
+    /// without one, metrics are not served.
+    pub metrics_token: Option<String>,
     /// How visits are verified: geofence buffer, accuracy, dwell, speed, clock skew.
     pub visit_rules: patrol_domain::visit::VerificationRules,
     /// Follow-up window and residents' daily report quota.
@@ -54,7 +57,10 @@ pub struct Config {
 /// Rate limits, per minute unless said otherwise.
 #[derive(Debug, Clone)]
 pub struct RateLimits {
+    /// Sign-in attempts per account from one client address.
     pub login_per_account: u32,
+    /// Sign-in attempts per account from all addresses together.
+    pub login_per_account_ceiling: u32,
     pub login_per_address: u32,
     pub register_per_phone_per_hour: u32,
     pub register_per_address_per_hour: u32,
@@ -66,6 +72,7 @@ impl Default for RateLimits {
     fn default() -> Self {
         Self {
             login_per_account: 5,
+            login_per_account_ceiling: 30,
             login_per_address: 30,
             register_per_phone_per_hour: 5,
             register_per_address_per_hour: 20,
@@ -91,6 +98,7 @@ impl Config {
             log_json: false,
             run_jobs: true,
             ledger_key: None,
+            metrics_token: None,
             visit_rules: patrol_domain::visit::VerificationRules::default(),
             case_policy: patrol_domain::case::CasePolicy::default(),
             change_log_days: 90,
@@ -104,7 +112,7 @@ impl Config {
 
     /// Reads `DATABASE_URL`, `PATROL_BIND`, `PATROL_JWT_SECRET`, `PATROL_LOG_FORMAT`,
     /// `PATROL_POOL_SIZE`, `PATROL_JOBS`, `PATROL_BLOB_DIR`, `PATROL_BLOB_STORE`,
-    /// `PATROL_BLOB_MAX_BYTES`,
+    /// `PATROL_BLOB_MAX_BYTES`, `PATROL_METRICS_TOKEN`,
     /// `PATROL_FOLLOW_UP_DAYS`, `PATROL_RESIDENT_DAILY_REPORTS` and `PATROL_CHANGE_LOG_DAYS`.
     /// Without a secret on SQLite, one is generated and kept beside the database file
     /// (mode 0600); PostgreSQL deployments run several servers, which must share a
@@ -143,6 +151,11 @@ impl Config {
         };
         let mut cfg = Config::new(database_url, secret);
         cfg.ledger_key = ledger_key;
+        cfg.metrics_token = match std::env::var("PATROL_METRICS_TOKEN") {
+            Ok(t) if t.len() >= 24 => Some(t),
+            Ok(_) => bail!("PATROL_METRICS_TOKEN must be at least 24 characters"),
+            Err(_) => None,
+        };
         if let Ok(bind) = std::env::var("PATROL_BIND") {
             cfg.bind = bind;
         }

@@ -1,9 +1,11 @@
 //! Liveness, readiness, metrics and the contract.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::connection::SimpleConnection;
 
-use crate::infra::error::ApiResult;
+use crate::auth::sha256_hex;
+use crate::infra::error::{ApiError, ApiResult};
 use crate::infra::state::AppState;
 
 /// The contract, compiled in so the served copy always matches the server.
@@ -25,11 +27,29 @@ pub async fn get_readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
 }
 
-/// Prometheus text exposition.
-pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+/// Prometheus text exposition, for a scraper that sends the configured bearer token.
+/// Metrics describe the deployment (routes, load, failures), so they are not public.
+pub async fn get_metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let Some(expected) = &state.cfg.metrics_token else {
+        return Err(ApiError::NotFound(
+            "metrics (set PATROL_METRICS_TOKEN to serve them)".into(),
+        ));
+    };
+    let sent = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Compared as digests, so the time taken says nothing about the token's bytes.
+    if sha256_hex(sent.as_bytes()) != sha256_hex(expected.as_bytes()) {
+        return Err(ApiError::Unauthorized(
+            "send the metrics token as Authorization: Bearer <token>".into(),
+        ));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
 }
 
 /// The OpenAPI document.
