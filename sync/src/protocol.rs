@@ -511,6 +511,17 @@ impl Mutation {
     }
 }
 
+/// Checks a client id: a UUID the app made once for its install (the server keys
+/// exactly-once delivery on it, so a guessable or shared name would mix two queues).
+pub fn check_client_id(client_id: &str) -> SyncResult<()> {
+    uuid::Uuid::try_parse(client_id)
+        .map(|_| ())
+        .map_err(|_| SyncError::InvalidArgs {
+            field: "client_id".into(),
+            reason: "must be a UUID that the app makes once for its install".into(),
+        })
+}
+
 /// Checks a push batch: protocol version, size, and ids strictly contiguous.
 pub fn check_batch(req: &PushRequest) -> SyncResult<()> {
     if req.protocol_version != PROTOCOL_VERSION {
@@ -540,6 +551,17 @@ pub fn check_batch(req: &PushRequest) -> SyncResult<()> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn client_ids_are_uuids() {
+        assert!(check_client_id("0190a5e2-7c3b-7d4e-8f00-1234567890ab").is_ok());
+        for bad in ["", "phone-1", "0190a5e2-7c3b-7d4e-8f00", "' OR 1=1 --"] {
+            assert!(
+                matches!(check_client_id(bad), Err(SyncError::InvalidArgs { ref field, .. }) if field == "client_id"),
+                "{bad:?}"
+            );
+        }
+    }
     use super::*;
     use serde_json::json;
 

@@ -532,7 +532,31 @@ async fn a_resumable_upload_in_three_chunks_completes_and_verifies(app: TestApp,
     assert_eq!(stored.names().await.len(), 1, "only the verified photo");
 }
 
+/// `HEAD` answers a resident exactly as `GET` does: another person's photo is "not
+/// found", with neither its size nor its type.
+async fn head_tells_a_resident_no_more_than_get_does(app: TestApp, _stored: Stored) {
+    let resident = app.login_as("resident").await;
+    let officer = app.login_as("officer").await;
+    let theirs = png("an officer's evidence", 900);
+    let theirs_hash = sha(&theirs);
+    assert_eq!(put(&app, &officer, &theirs_hash, &theirs).await.status, 201);
+    let head_res = head(&app, &resident, &theirs_hash).await;
+    let get_res = app.get(&path(&theirs_hash)).token(&resident).send().await;
+    assert_eq!((head_res.status, get_res.status), (404, 404));
+    assert_ne!(head_res.header("content-length"), Some("900"));
+    assert_ne!(head_res.header("content-type"), Some("image/png"));
+    assert_eq!(head(&app, &officer, &theirs_hash).await.status, 200);
+
+    let own = png("the resident's own", 700);
+    let own_hash = sha(&own);
+    assert_eq!(put(&app, &resident, &own_hash, &own).await.status, 201);
+    let res = head(&app, &resident, &own_hash).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-length"), Some("700"));
+}
+
 blob_scenarios!(
+    head_tells_a_resident_no_more_than_get_does,
     the_same_photo_uploaded_twice_and_concurrently_is_stored_once,
     a_photo_with_one_flipped_byte_is_refused_and_nothing_is_stored,
     a_photo_recorded_before_its_bytes_becomes_available_on_pull,

@@ -671,7 +671,7 @@ async fn an_officer_escalates_offline_through_sync(app: TestApp) {
         .post("/api/v1/sync/push")
         .token(&d.officer)
         .json(json!({
-            "client_id": "phone-escalate",
+            "client_id": "0190a5e2-0000-7000-8000-765462802180",
             "protocol_version": 1,
             "mutations": [{"id": 1, "name": "case.escalate", "args": {"case_id": id, "reason": "需要供电公司"}}],
         }))
@@ -771,7 +771,7 @@ async fn duplicates_are_suggested_within_each_categorys_radius_and_merged(app: T
         .post("/api/v1/sync/push")
         .token(&resident2)
         .json(json!({
-            "client_id": "resident2-phone",
+            "client_id": "0190a5e2-0000-7000-8000-086346825064",
             "protocol_version": 1,
             "mutations": [{"id": 1, "name": "case.update_fields",
                 "args": {"case_id": parking, "description": {"value": "改掉", "base_rev": 1}}}],
@@ -999,6 +999,75 @@ async fn a_resident_is_limited_per_day_with_retry_after(app: TestApp) {
     report(&app, &resident2, "garbage_pile", AT).await;
 }
 
+/// The daily quota is one, however the reports arrive: online and through sync push
+/// together, and a push past it is a per-mutation rejection with the quota's reason.
+async fn a_residents_daily_quota_holds_through_sync_push_too(app: TestApp) {
+    let d = desk(&app).await;
+    for _ in 0..8 {
+        report(&app, &d.resident, "garbage_pile", AT).await;
+    }
+    let mutations: Vec<Value> = (1..=5)
+        .map(|i| {
+            json!({"id": i, "name": "case.report",
+                   "args": report_body("garbage_pile", AT, &format!("同步第{i}条")),
+                   "observed_at": "2026-12-04T09:00:00Z"})
+        })
+        .collect();
+    let res = app
+        .post("/api/v1/sync/push")
+        .token(&d.resident)
+        .json(json!({
+            "client_id": uuid::Uuid::now_v7().to_string(),
+            "protocol_version": 1,
+            "mutations": mutations,
+        }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let outcomes: Vec<(&str, &str)> = res.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["rejection"]["code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("applied", ""),
+            ("applied", ""),
+            ("rejected", "limited"),
+            ("rejected", "limited"),
+            ("rejected", "limited"),
+        ],
+        "{}",
+        res.text
+    );
+    assert!(
+        res.body["results"][2]["rejection"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("daily limit")
+    );
+    let mine = app
+        .get("/api/v1/cases?limit=50")
+        .token(&d.resident)
+        .send()
+        .await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 10);
+    let res = app
+        .post("/api/v1/cases")
+        .token(&d.resident)
+        .json(report_body("garbage_pile", AT, "又一条"))
+        .send()
+        .await;
+    assert_eq!(res.status, 429, "{}", res.text);
+}
+
 async fn case_count(app: &TestApp, admin: &str) -> usize {
     app.get("/api/v1/cases?limit=200")
         .token(admin)
@@ -1079,5 +1148,6 @@ on_both_backends!(
     outcomes_other_than_fixed_are_not_counted_as_fixed,
     names_and_phones_are_shown_only_to_those_who_may_see_them,
     a_resident_is_limited_per_day_with_retry_after,
+    a_residents_daily_quota_holds_through_sync_push_too,
     bad_input_gets_a_clear_4xx_and_changes_nothing,
 );

@@ -243,7 +243,38 @@ async fn a_guessing_flood_from_one_address_does_not_lock_the_officer_out(app: Te
     );
 }
 
+/// Exactly-once delivery is keyed on the client id: push and pull take only a UUID.
+async fn push_and_pull_refuse_a_client_id_that_is_not_a_uuid(app: TestApp) {
+    app.seed_fixture().await;
+    let officer = app.login(OFFICER, PASSWORD).await;
+    for bad in ["phone-1", "", "0190a5e2-7c3b"] {
+        for (path, body) in [
+            (
+                "/api/v1/sync/push",
+                json!({"client_id": bad, "protocol_version": 1, "mutations": []}),
+            ),
+            (
+                "/api/v1/sync/pull",
+                json!({"client_id": bad, "protocol_version": 1}),
+            ),
+        ] {
+            let res = app.post(path).token(&officer).json(body).send().await;
+            assert_eq!(res.status, 400, "{path} {bad:?}: {}", res.text);
+            assert_eq!(res.body["field"], "client_id", "{}", res.text);
+        }
+    }
+    let good = uuid::Uuid::now_v7().to_string();
+    let res = app
+        .post("/api/v1/sync/pull")
+        .token(&officer)
+        .json(json!({"client_id": good, "protocol_version": 1}))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+}
+
 on_both_backends!(
+    push_and_pull_refuse_a_client_id_that_is_not_a_uuid,
     junk_requests_leave_the_metrics_series_count_unchanged,
     metrics_are_served_only_with_their_token,
     a_known_path_asked_with_another_method_answers_405_with_allow,

@@ -99,7 +99,7 @@ fn late_commits_are_never_skipped_by_pull_but_are_by_a_naive_cursor() {
                      cursor: &mut Option<String>,
                      seen: &mut Vec<String>| loop {
         let req = PullRequest {
-            client_id: "late".into(),
+            client_id: "0190a5e2-0000-7000-8000-00000000fa7e".into(),
             protocol_version: 1,
             cursor: cursor.clone(),
             limit: Some(50),

@@ -75,7 +75,13 @@ async fn a_device_behind_the_horizon_resets_and_every_record_survives_compaction
     }
     // A phone that synced early, and then went quiet.
     let mut old = Replica::default();
-    pull_all(&app, &officer, "old-phone", &mut old).await;
+    pull_all(
+        &app,
+        &officer,
+        "0190a5e2-0000-7000-8000-000000000001",
+        &mut old,
+    )
+    .await;
     // Later changes: two cases accepted.
     for id in &ids[..2] {
         let res = app
@@ -88,7 +94,13 @@ async fn a_device_behind_the_horizon_resets_and_every_record_survives_compaction
     }
     // A phone that is up to date.
     let mut current = Replica::default();
-    pull_all(&app, &officer, "current-phone", &mut current).await;
+    pull_all(
+        &app,
+        &officer,
+        "0190a5e2-0000-7000-8000-000000000002",
+        &mut current,
+    )
+    .await;
 
     // All of it is now older than the retention period.
     app.sql(format!(
@@ -115,16 +127,34 @@ async fn a_device_behind_the_horizon_resets_and_every_record_survives_compaction
     assert_eq!((again.deleted, again.reappended), (0, 0));
 
     // Behind the horizon: told to reset, then converges on the server's truth.
-    pull_all(&app, &officer, "old-phone", &mut old).await;
+    pull_all(
+        &app,
+        &officer,
+        "0190a5e2-0000-7000-8000-000000000001",
+        &mut old,
+    )
+    .await;
     assert_eq!(old.resets, 1);
     // Past it: no reset; the re-appended states change nothing it holds.
     let before = current.records.clone();
-    pull_all(&app, &officer, "current-phone", &mut current).await;
+    pull_all(
+        &app,
+        &officer,
+        "0190a5e2-0000-7000-8000-000000000002",
+        &mut current,
+    )
+    .await;
     assert_eq!(current.resets, 0);
     assert_eq!(current.records, before);
     // A fresh install gets every record.
     let mut fresh = Replica::default();
-    pull_all(&app, &officer, "fresh-phone", &mut fresh).await;
+    pull_all(
+        &app,
+        &officer,
+        "0190a5e2-0000-7000-8000-000000000003",
+        &mut fresh,
+    )
+    .await;
     assert_eq!(fresh.resets, 0);
     assert_eq!(old.records, current.records);
     assert_eq!(fresh.records, current.records);
@@ -144,7 +174,7 @@ async fn rows_for(app: &TestApp, token: &str, cursor: Option<String>, id: &str) 
         let res = app
             .post("/api/v1/sync/pull")
             .token(token)
-            .json(json!({"client_id": "away-phone", "protocol_version": 1, "cursor": cursor, "limit": 2}))
+            .json(json!({"client_id": "0190a5e2-0000-7000-8000-997978141063", "protocol_version": 1, "cursor": cursor, "limit": 2}))
             .send()
             .await;
         assert_eq!(res.status, 200, "{}", res.text);
@@ -176,7 +206,13 @@ async fn a_device_away_while_a_record_changed_pulls_its_latest_state_once(app: T
     let id = res.body["case"]["id"].as_str().unwrap().to_owned();
     // The phone synced once, then went where there is no signal.
     let mut away = Replica::default();
-    pull_all(&app, &officer, "away-phone", &mut away).await;
+    pull_all(
+        &app,
+        &officer,
+        "0190a5e2-0000-7000-8000-997978141063",
+        &mut away,
+    )
+    .await;
     // Meanwhile the case went through several states.
     for cmd in [
         json!({"command": "accept"}),

@@ -356,14 +356,18 @@ fn cases(admin_id: &str) -> Vec<Case> {
             M::POST,
             "/api/v1/sync/push",
             "/api/v1/sync/push",
-            Some(json!({"client_id": "matrix", "protocol_version": 1, "mutations": []})),
+            Some(
+                json!({"client_id": "0190a5e2-0000-7000-8000-00000000aaaa", "protocol_version": 1, "mutations": []}),
+            ),
             ALL,
         ),
         case(
             M::POST,
             "/api/v1/sync/pull",
             "/api/v1/sync/pull",
-            Some(json!({"client_id": "matrix", "protocol_version": 1})),
+            Some(
+                json!({"client_id": "0190a5e2-0000-7000-8000-00000000aaaa", "protocol_version": 1}),
+            ),
             ALL,
         ),
         case(

@@ -456,9 +456,9 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
             format!("no active category {:?}", args.category_code),
         )));
     };
-    // The quota guards the online mini-app; a report made earlier on a device and queued
-    // is never refused for it (reports are never lost).
-    if ctx.actor.role == Role::Resident && ctx.origin.is_none() {
+    // One quota for a resident however the report arrives (online, sync push): a second
+    // way in would be a way round it. Staff reports are never limited.
+    if ctx.actor.role == Role::Resident {
         let (midnight, secs) = secs_to_midnight(Utc::now(), ctx.tz);
         let today = workflow::reports_by_since(conn, &ctx.actor.user_id, midnight)?;
         if let Err(e) = ctx

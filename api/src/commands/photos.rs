@@ -122,14 +122,21 @@ fn record_blob(conn: &mut DbConn, meta: &BlobMeta) -> Result<bool, StoreError> {
     })
 }
 
-/// `HEAD`: stored, partly uploaded by the caller, or missing.
+/// Staff may read any photo; a resident only what they uploaded. `HEAD` and `GET` both
+/// ask this, so neither tells a resident that someone else's photo exists.
+fn may_read(user: &AuthUser, meta: &BlobMeta) -> bool {
+    user.role.is_staff() || meta.uploaded_by.as_deref() == Some(user.id.as_str())
+}
+
+/// `HEAD`: stored and readable by the caller, partly uploaded by the caller, or missing.
 pub async fn blob_status(
     state: &AppState,
     user: &AuthUser,
     hash: BlobHash,
 ) -> ApiResult<BlobStatus> {
     let key = hash.as_str().to_owned();
-    if let Some(meta) = state.run_db(move |conn| meta_of(conn, &key)).await? {
+    let stored = state.run_db(move |conn| meta_of(conn, &key)).await?;
+    if let Some(meta) = stored.filter(|m| may_read(user, m)) {
         return Ok(BlobStatus::Stored(meta));
     }
     let staging = state.blob_staging.clone();
@@ -279,7 +286,7 @@ pub async fn get_blob(
     let meta = state
         .run_db(move |conn| meta_of(conn, &key))
         .await?
-        .filter(|m| user.role.is_staff() || m.uploaded_by.as_deref() == Some(user.id.as_str()))
+        .filter(|m| may_read(user, m))
         .ok_or_else(|| ApiError::NotFound("blob".into()))?;
     let store = state.blob_store.clone();
     let bytes = blocking(move || {

@@ -167,6 +167,8 @@ pub fn pull(
             "the cursor was issued to another account",
         ));
     }
+    patrol_sync::protocol::check_client_id(&req.client_id)
+        .map_err(|e| ApiError::bad_field("client_id", e.to_string()))?;
     conn.transaction(|conn| -> Result<PullResponse, ApiError> {
         if let DbConn::Pg(_) = conn {
             // One snapshot for the page and the client's last applied mutation id; each

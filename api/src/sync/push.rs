@@ -304,10 +304,9 @@ pub fn push(
     user: &AuthUser,
     req: &PushRequest,
 ) -> Result<Result<PushResponse, PushStop>, ApiError> {
+    patrol_sync::protocol::check_client_id(&req.client_id)
+        .map_err(|e| ApiError::bad_field("client_id", e.to_string()))?;
     check_batch(req).map_err(|e| ApiError::bad_field("mutations", e.to_string()))?;
-    if req.client_id.trim().is_empty() || req.client_id.len() > 100 {
-        return Err(ApiError::bad_field("client_id", "must be 1-100 characters"));
-    }
     if !ensure_client(conn, &req.client_id, &user.id)? {
         return Ok(Err(PushStop::ForeignClient));
     }
