@@ -219,6 +219,27 @@ pub struct CaseHandOverArgs {
     pub reason: String,
 }
 
+/// `points.claim` (and the online claim route): points for one piece of work, waiting
+/// for a supervisor. `(officer, rule, source)` holds one claim however many devices or
+/// retries send it; without a source the claim is its own (`claim`, `claim_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointsClaimArgs {
+    /// UUID made on the device: a retry finds the claim it filed.
+    pub claim_id: String,
+    /// Whom a supervisor's adjustment is for; officers claim for themselves.
+    #[serde(default)]
+    pub officer_id: Option<String>,
+    pub points: i32,
+    pub note: String,
+    /// What the points are for: `case`, `visit`, `whistle`, `diary_entry` or `other`.
+    #[serde(default)]
+    pub source_kind: Option<String>,
+    /// The id of that record (or of the piece of work, for `other`).
+    #[serde(default)]
+    pub source_id: Option<String>,
+}
+
 /// `case.transition`: a validated workflow command, never a status value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -423,6 +444,7 @@ pub enum Mutation {
     WhistleRaise(WhistleRaiseArgs),
     /// `whistle.sign_off`, `whistle.take`, `whistle.rate` or `whistle.withdraw`.
     WhistleCommand(WhistleCommandArgs),
+    PointsClaim(PointsClaimArgs),
 }
 
 fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
@@ -434,7 +456,7 @@ fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
 
 impl Mutation {
     /// The wire names, for documentation and errors.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "case.report",
         "case.transition",
         "case.update_fields",
@@ -448,6 +470,7 @@ impl Mutation {
         "whistle.take",
         "whistle.rate",
         "whistle.withdraw",
+        "points.claim",
     ];
 
     /// Reads a mutation from its envelope.
@@ -483,6 +506,7 @@ impl Mutation {
             "whistle.withdraw" => Ok(Mutation::WhistleCommand(
                 args::<WhistleWithdrawArgs>(value)?.into(),
             )),
+            "points.claim" => Ok(Mutation::PointsClaim(args(value)?)),
             other => Err(SyncError::UnknownMutation {
                 name: other.to_owned(),
             }),
@@ -507,6 +531,7 @@ impl Mutation {
                 WhistleCommand::Rate { .. } => "whistle.rate",
                 WhistleCommand::Withdraw => "whistle.withdraw",
             },
+            Mutation::PointsClaim(_) => "points.claim",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Convergence under a hostile network (SYNC.md, "How the best test it").
 //!
-//! Per seed: 20 officers and 3 residents play phones with the reference client engine
+//! Per seed: 20 officers (two phones each, used in turn for the same account) and 3
+//! residents play phones with the reference client engine
 //! (`patrol_sync::client`), each behind its own seeded simulated network that drops,
 //! delays, duplicates and reorders requests and responses, answers 503, expires tokens and
 //! hands back stale answers; phones restart from their files at random, and a fifth of
@@ -8,13 +9,15 @@
 //! go up in several batches (phones push 4, 16 or 100 mutations at a time); some start on
 //! an app build older than the server's protocol, get 426 and keep their queue until a
 //! restart updates them. Officers report, comment, edit, start and resolve cases (their
-//! own and, as colleagues, each other's), escalate some, record visits and write their
-//! diaries, with photos whose bytes upload after the records; residents report and
+//! own and, as colleagues, each other's), escalate some, record visits, write their
+//! diaries (one entry a day, from either phone) and claim points for cases (the same
+//! case from both phones, with different ids), with photos whose bytes upload after the records; residents report and
 //! withdraw. A supervisor accepts, dispatches and voids online meanwhile. Then the
 //! network heals, everyone syncs until nothing is pending, and the oracle checks: every replica holds exactly the server's cases of its
 //! scope in their current state (and, for a sixth of the phones per seed, equals a fresh
 //! full pull of the same account), every queued mutation has exactly one outcome (the
-//! same locally and on the server), nothing was applied twice, no report was lost, and
+//! same locally and on the server), nothing was applied twice (one claim per piece of
+//! work), an officer's phones hold what they reported wherever it is, no report was lost, and
 //! every photo taken reached the server.
 //!
 //! The run is a pure function of the seed except for ids and times the server makes, so a
@@ -37,7 +40,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use patrol_api::commands::people::{NewUser, assign, insert_staff};
 use patrol_api::db::schema::{
     blobs, case_activities, case_followers, cases, change_log, communities, conflicts,
-    department_tasks, diary_entries, escalations, photos, sync_clients, sync_mutations, visits,
+    department_tasks, diary_entries, escalations, photos, points_claims, sync_clients,
+    sync_mutations, visits,
 };
 use patrol_api::db::{self, DatabaseUrl, DbConn};
 use patrol_sync::client::{ClientError, Engine, EngineOptions, Transport, TransportError};
@@ -52,6 +56,13 @@ use tokio::runtime::Handle;
 
 const OFFICERS: usize = 20;
 const RESIDENTS: usize = 3;
+/// Phones of officer `i`: `i`, and `SECOND_PHONES + i` (every officer has two devices).
+const SECOND_PHONES: usize = OFFICERS + RESIDENTS;
+
+/// One of officer `i`'s two phones, at random.
+fn officer_phone(rng: &mut Rng, i: usize) -> usize {
+    if rng.chance(50) { i } else { SECOND_PHONES + i }
+}
 const DEFAULT_SEEDS: u64 = 200;
 const DEFAULT_OPS: usize = 2000;
 
@@ -617,6 +628,7 @@ fn reset_tables(pool: &db::Pool) {
     diesel::delete(department_tasks::table).execute(c).unwrap();
     diesel::delete(escalations::table).execute(c).unwrap();
     diesel::delete(case_followers::table).execute(c).unwrap();
+    diesel::delete(points_claims::table).execute(c).unwrap();
     diesel::delete(cases::table).execute(c).unwrap();
 }
 
@@ -685,6 +697,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
         .officers
         .iter()
         .chain(&world.residents)
+        .chain(&world.officers)
         .enumerate()
         .map(|(i, a)| {
             let s = seed.wrapping_mul(1_000_003).wrapping_add(i as u64);
@@ -724,10 +737,31 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
             // An officer records a visit or writes the duty diary offline (append-only and
             // own records: they never conflict).
             0..=7 => {
-                let i = rng.below(OFFICERS);
+                let officer = rng.below(OFFICERS);
+                let i = officer_phone(&mut rng, officer);
                 let me = phones[i].account.clone();
                 let at = chrono::Utc::now();
-                if rng.chance(60) {
+                let known = phones[i].engine().ids("case").unwrap();
+                if rng.chance(10) && !known.is_empty() {
+                    // Points for a case, claimed offline; the officer's other phone may
+                    // claim the same work with another id: one claim either way.
+                    let case_id = known[rng.below(known.len())].clone();
+                    let mut bytes = [0u8; 16];
+                    bytes[..8].copy_from_slice(&rng.next().to_le_bytes());
+                    bytes[8..].copy_from_slice(&rng.next().to_le_bytes());
+                    let id = uuid::Builder::from_random_bytes(bytes)
+                        .into_uuid()
+                        .to_string();
+                    phones[i]
+                        .engine()
+                        .enqueue(
+                            "points.claim",
+                            json!({"claim_id": id, "points": 2, "note": format!("claim {tag}"),
+                                   "source_kind": "case", "source_id": case_id}),
+                            None,
+                        )
+                        .unwrap();
+                } else if rng.chance(60) {
                     let photo = phones[i].photo(&mut rng, &tag);
                     let mut bytes = [0u8; 16];
                     bytes[..8].copy_from_slice(&rng.next().to_le_bytes());
@@ -753,7 +787,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 } else {
                     // One entry per officer and day, edited in place.
                     let entry =
-                        uuid::Uuid::from_u128(u128::from(seed) << 64 | i as u128).to_string();
+                        uuid::Uuid::from_u128(u128::from(seed) << 64 | officer as u128).to_string();
                     phones[i]
                         .engine()
                         .enqueue(
@@ -766,7 +800,8 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 }
             }
             8..=51 => {
-                let i = rng.below(OFFICERS);
+                let officer = rng.below(OFFICERS);
+                let i = officer_phone(&mut rng, officer);
                 let me = phones[i].account.clone();
                 let known = phones[i].engine().ids("case").unwrap();
                 let pick = if known.is_empty() {
@@ -954,6 +989,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
                 let to = (phones[i].account.community + 1 + rng.below(2)) % 3;
                 move_officer(world, &phones[i].account.id, to);
                 phones[i].account.community = to;
+                phones[SECOND_PHONES + i].account.community = to;
             }
             // A phone restarts: the engine is dropped and reopened from its file.
             _ => {
@@ -1077,7 +1113,16 @@ fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String
     }
     // The server's cases, read straight from its tables: an oracle independent of the
     // engine (a fresh pull alone would share any bug of the engine's).
-    type CaseFacts = (String, String, Option<String>, String, i64, String, String);
+    type CaseFacts = (
+        String,
+        String,
+        Option<String>,
+        String,
+        i64,
+        String,
+        String,
+        Option<String>,
+    );
     let server_cases: Vec<CaseFacts> = cases::table
         .select((
             cases::id,
@@ -1087,6 +1132,7 @@ fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String
             cases::version,
             cases::description,
             cases::notes,
+            cases::created_by,
         ))
         .load(c)
         .unwrap();
@@ -1187,6 +1233,22 @@ fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String
                         result.outcome
                     );
                 }
+                "points.claim" => {
+                    // One claim for the piece of work, whichever phone or id filed it.
+                    let source = m.args["source_id"].as_str().unwrap();
+                    let n: i64 = points_claims::table
+                        .filter(points_claims::officer_id.eq(&p.account.id))
+                        .filter(points_claims::source_kind.eq("case"))
+                        .filter(points_claims::source_id.eq(source))
+                        .count()
+                        .get_result(c)
+                        .unwrap();
+                    ensure!(
+                        n == i64::from(applied),
+                        "phone {i}: {n} claims for case {source} (outcome {:?})",
+                        result.outcome
+                    );
+                }
                 "case.comment" => {
                     let text = m.args["text"].as_str().unwrap();
                     let count = comments.get(text).copied().unwrap_or(0);
@@ -1221,7 +1283,11 @@ fn check(world: &World, seed: u64, phones: &mut [Phone]) -> Result<Stats, String
             .iter()
             .filter(|f| match p.account.role {
                 "resident" => f.2.as_deref() == Some(p.account.id.as_str()),
-                _ => Some(&f.1) == codes.get(&format!("C{}", p.account.community + 1)),
+                // The current community's cases, and what the officer reported anywhere.
+                _ => {
+                    Some(&f.1) == codes.get(&format!("C{}", p.account.community + 1))
+                        || f.7.as_deref() == Some(p.account.id.as_str())
+                }
             })
             .map(|f| (f.0.as_str(), f))
             .collect();

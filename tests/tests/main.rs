@@ -23,5 +23,6 @@ mod retention;
 mod roles;
 mod schema;
 mod sync;
+mod sync_semantics;
 mod visits;
 mod whistles;

@@ -292,7 +292,7 @@ async fn nobody_approves_their_own_claim(app: TestApp) {
     let res = app
         .post("/api/v1/points/claims")
         .token(&officer)
-        .json(json!({"points": 3, "note": "协助社区处理飞线充电"}))
+        .json(json!({"claim_id": uuid::Uuid::now_v7().to_string(), "points": 3, "note": "协助社区处理飞线充电"}))
         .send()
         .await;
     assert_eq!(res.status, 201, "{}", res.text);
@@ -334,7 +334,7 @@ async fn nobody_approves_their_own_claim(app: TestApp) {
     let adj = app
         .post("/api/v1/points/claims")
         .token(&leader)
-        .json(json!({"officer_id": officer_id, "points": -2, "note": "日志未按时填写"}))
+        .json(json!({"claim_id": uuid::Uuid::now_v7().to_string(), "officer_id": officer_id, "points": -2, "note": "日志未按时填写"}))
         .send()
         .await;
     assert_eq!(adj.status, 201);

@@ -506,7 +506,9 @@ fn cases(admin_id: &str) -> Vec<Case> {
             M::POST,
             "/api/v1/points/claims",
             "/api/v1/points/claims",
-            Some(json!({"points": 0, "note": "x"})),
+            Some(
+                json!({"claim_id": "0190a000-0000-7000-8000-000000000001", "points": 0, "note": "x"}),
+            ),
             &["officer", "party_member", "supervisor", "admin"],
         ),
         case(

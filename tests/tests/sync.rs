@@ -524,9 +524,16 @@ async fn a_community_taken_away_while_offline_is_dropped_and_its_edits_become_fo
     let officer = app.login_as("officer").await;
     let admin = app.login_as("admin").await;
     let mut phone = Device::new(&officer);
+    // A resident's report: the officer's own reports stay theirs (see sync_semantics).
+    let resident = app.login_as("resident").await;
     let case_id = new_id();
-    phone.queue("case.report", report(&case_id, 101.802));
-    phone.push(&app).await;
+    let res = app
+        .post("/api/v1/cases")
+        .token(&resident)
+        .json(report(&case_id, 101.802))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
     phone.pull_all(&app).await;
     assert!(phone.get("case", &case_id).is_some());
     // Offline: an edit of the case and a new report in the same community.

@@ -20,11 +20,11 @@ use patrol_sync::protocol::{
 use serde_json::{Value, json};
 
 use crate::commands::context::{
-    Applied, CommandResult, Ctx, MAX_PHOTOS, at_ms, check_photo_hashes,
+    Applied, CommandResult, Ctx, MAX_PHOTOS, at_ms, check_photo_hashes, record_conflict,
 };
 use crate::db::changes;
 use crate::db::ids::{new_id, now_ms};
-use crate::db::store::{self, ActivityRow, CaseRow, ConflictRow, PhotoRow};
+use crate::db::store::{self, ActivityRow, CaseRow, PhotoRow};
 use crate::db::workflow::{self, FollowerRow};
 use crate::db::{DbConn, StoreError};
 
@@ -108,7 +108,9 @@ fn may_touch(
     access: Access,
 ) -> Result<bool, StoreError> {
     let a = &ctx.actor;
-    let own = c.reporter_id.as_deref() == Some(a.user_id.as_str());
+    // What a person reported stays theirs: staff who filed a case outside their scope (or
+    // lost its community since) still read and follow it.
+    let own = changes::person_of(c) == Some(a.user_id.as_str());
     let edit = access == Access::Edit;
     Ok(match a.role {
         Role::Admin => true,
@@ -308,7 +310,7 @@ fn activity(c: &CaseRow, ctx: &Ctx, kind: &str, note: &str, evidence: Value) -> 
 
 fn add_activity(conn: &mut DbConn, c: &CaseRow, a: &ActivityRow) -> Result<(), StoreError> {
     store::insert_activity(conn, a)?;
-    changes::activity_added(conn, a, &c.community_id, c.reporter_id.as_deref())
+    changes::activity_added(conn, a, &c.community_id, changes::person_of(c))
 }
 
 /// Appends an entry that is not a status change (an escalation, a department's answer)
@@ -355,33 +357,6 @@ fn save(conn: &mut DbConn, c: &mut CaseRow) -> Result<(), StoreError> {
     c.updated_at = now_ms();
     store::update_case(conn, c)?;
     changes::case_changed(conn, c)
-}
-
-/// Records a conflict that a successful apply produced, and its change.
-pub fn record_conflict(
-    conn: &mut DbConn,
-    ctx: &Ctx,
-    kind: &str,
-    entity: &str,
-    entity_id: &str,
-    community_id: Option<&str>,
-    detail: Value,
-) -> Result<ConflictRow, StoreError> {
-    let row = ConflictRow {
-        id: new_id(),
-        kind: kind.into(),
-        entity: entity.into(),
-        entity_id: entity_id.into(),
-        community_id: community_id.map(str::to_owned),
-        user_id: Some(ctx.actor.user_id.clone()),
-        client_id: ctx.origin.as_ref().map(|(c, _)| c.clone()),
-        mutation_id: ctx.origin.as_ref().map(|(_, m)| *m),
-        detail: detail.to_string(),
-        created_at: now_ms(),
-    };
-    store::insert_conflict(conn, &row)?;
-    changes::conflict_recorded(conn, &row)?;
-    Ok(row)
 }
 
 /// `case.report`: a new case from a resident, an officer's patrol find, a whistle or a

@@ -8,8 +8,11 @@ use chrono_tz::Tz;
 use patrol_domain::DomainError;
 use patrol_domain::case::{Actor, CasePolicy};
 use patrol_domain::role::{Role, Scope};
+use serde_json::Value;
 
 use crate::auth::AuthUser;
+use crate::db::changes;
+use crate::db::ids::{new_id, now_ms};
 use crate::db::locator::Locator;
 use crate::db::store::{self, CaseRow, ConflictRow};
 use crate::db::{DbConn, StoreError};
@@ -104,4 +107,31 @@ pub fn check_photo_hashes(field: &str, hashes: &[String]) -> Result<(), DomainEr
         }
     }
     Ok(())
+}
+
+/// Records a conflict that a successful apply produced, and its change.
+pub fn record_conflict(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    kind: &str,
+    entity: &str,
+    entity_id: &str,
+    community_id: Option<&str>,
+    detail: Value,
+) -> Result<ConflictRow, StoreError> {
+    let row = ConflictRow {
+        id: new_id(),
+        kind: kind.into(),
+        entity: entity.into(),
+        entity_id: entity_id.into(),
+        community_id: community_id.map(str::to_owned),
+        user_id: Some(ctx.actor.user_id.clone()),
+        client_id: ctx.origin.as_ref().map(|(c, _)| c.clone()),
+        mutation_id: ctx.origin.as_ref().map(|(_, m)| *m),
+        detail: detail.to_string(),
+        created_at: now_ms(),
+    };
+    store::insert_conflict(conn, &row)?;
+    changes::conflict_recorded(conn, &row)?;
+    Ok(row)
 }

@@ -178,10 +178,6 @@ pub async fn put_blob(
     if let Some(meta) = state.run_db(move |conn| meta_of(conn, &key)).await? {
         return Ok(PutOutcome::AlreadyStored(meta));
     }
-    // Refuse a non-photo at its first chunk rather than after the whole upload.
-    if range.start == 0 && sniff(&body).is_none() {
-        return Err(unsupported());
-    }
     let staging = state.blob_staging.clone();
     let uploader = user.id.clone();
     let (h, u) = (hash.clone(), uploader.clone());
@@ -193,8 +189,33 @@ pub async fn put_blob(
                 range.total
             )));
         }
+        Appended::Mismatch { at } => {
+            // Which of the two versions is right cannot be told: start over, so a correct
+            // upload can still succeed (a final refusal would lose the photo).
+            let staging = state.blob_staging.clone();
+            let (h, u) = (hash.clone(), uploader.clone());
+            blocking(move || staging.discard(&h, &u)).await?;
+            return Err(ApiError::Conflict(format!(
+                "this chunk disagrees with the bytes already received at byte {at}; the \
+                 upload was discarded: start again at byte 0"
+            )));
+        }
         Appended::Offset(offset) => offset,
     };
+    // Refuse a non-photo as soon as the bytes that decide its type have arrived (however
+    // small the chunks), rather than after the whole upload.
+    let prefix = SNIFF_BYTES as u64;
+    if range.start < prefix && offset >= prefix && offset < range.total {
+        let staging = state.blob_staging.clone();
+        let (h, u) = (hash.clone(), uploader.clone());
+        let head = blocking(move || staging.head(&h, &u, SNIFF_BYTES)).await?;
+        if sniff(&head).is_none() {
+            let staging = state.blob_staging.clone();
+            let (h, u) = (hash.clone(), uploader.clone());
+            blocking(move || staging.discard(&h, &u)).await?;
+            return Err(unsupported());
+        }
+    }
     if offset < range.total {
         return Ok(PutOutcome::Partial {
             offset,

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use patrol_domain::DomainError;
 use patrol_domain::points::{self, Break, EntryFields, StoredEntry};
+use patrol_sync::protocol::PointsClaimArgs;
 use serde::Serialize;
 
 use crate::commands::context::{Applied, CommandResult, Ctx};
@@ -305,6 +306,8 @@ pub struct ClaimRow {
     pub decided_reason: Option<String>,
     pub decided_at: Option<i64>,
     pub created_at: i64,
+    pub source_kind: String,
+    pub source_id: String,
 }
 
 /// A claim as clients see it.
@@ -321,6 +324,8 @@ pub struct ClaimView {
     pub decided_reason: Option<String>,
     pub decided_at: Option<String>,
     pub created_at: String,
+    pub source_kind: String,
+    pub source_id: String,
 }
 
 impl From<ClaimRow> for ClaimView {
@@ -337,22 +342,33 @@ impl From<ClaimRow> for ClaimView {
             decided_reason: r.decided_reason,
             decided_at: r.decided_at.map(rfc3339),
             created_at: rfc3339(r.created_at),
+            source_kind: r.source_kind,
+            source_id: r.source_id,
         }
     }
 }
 
-/// Files a claim: officers and party members for themselves (`manual_claim`), supervisors
-/// an adjustment for someone else (`supervisor_adjustment`). Either waits for approval.
-pub fn claim(
-    conn: &mut DbConn,
-    ctx: &Ctx,
-    officer_id: Option<&str>,
-    points: i32,
-    note: &str,
-) -> CommandResult<ClaimRow> {
+/// What points can be claimed for (besides `claim`, a claim that is its own source).
+const SOURCE_KINDS: [&str; 5] = ["case", "visit", "whistle", "diary_entry", "other"];
+
+/// A filed claim, and whether this call filed it (`false`: a retry, or another device's
+/// claim for the same piece of work, found it already there).
+#[derive(Debug)]
+pub struct Claimed {
+    pub row: ClaimRow,
+    pub filed_now: bool,
+}
+
+/// `points.claim` and the online claim route: officers and party members claim for
+/// themselves (`manual_claim`), supervisors file an adjustment for someone else
+/// (`supervisor_adjustment`). Either waits for approval. The claim id is made on the
+/// device, so a retry returns the claim it filed; `(officer, rule, source)` holds one
+/// claim, so a second device claiming the same piece of work gets the first claim (with
+/// a conflict holding both when their points or notes differ).
+pub fn claim(conn: &mut DbConn, ctx: &Ctx, args: &PointsClaimArgs) -> CommandResult<Claimed> {
     use patrol_domain::role::Role;
     let (officer, rule) = match ctx.actor.role {
-        Role::Officer | Role::PartyMember => match officer_id {
+        Role::Officer | Role::PartyMember => match args.officer_id.as_deref() {
             None => (ctx.actor.user_id.clone(), "manual_claim"),
             Some(o) if o == ctx.actor.user_id => (ctx.actor.user_id.clone(), "manual_claim"),
             Some(_) => {
@@ -361,7 +377,7 @@ pub fn claim(
                 )));
             }
         },
-        Role::Supervisor | Role::Admin => match officer_id {
+        Role::Supervisor | Role::Admin => match args.officer_id.as_deref() {
             Some(o) => (o.to_owned(), "supervisor_adjustment"),
             None => {
                 return Ok(Err(DomainError::invalid(
@@ -372,24 +388,119 @@ pub fn claim(
         },
         _ => return Ok(Err(DomainError::forbidden("this role has no points"))),
     };
+    if uuid::Uuid::parse_str(&args.claim_id).is_err() {
+        return Ok(Err(DomainError::invalid(
+            "claim_id",
+            "must be a UUID made on the device",
+        )));
+    }
+    let points = args.points;
     if !(-100..=100).contains(&points) || points == 0 {
         return Ok(Err(DomainError::invalid(
             "points",
             "must be between -100 and 100 and not 0",
         )));
     }
-    let note = note.trim();
+    let note = args.note.trim();
     if note.is_empty() || note.chars().count() > 1000 {
         return Ok(Err(DomainError::invalid(
             "note",
             "say what the points are for (1-1000 characters)",
         )));
     }
+    let (source_kind, source_id) = match (args.source_kind.as_deref(), args.source_id.as_deref()) {
+        (None, None) => ("claim", args.claim_id.trim()),
+        (Some(k), Some(id)) if SOURCE_KINDS.contains(&k) => {
+            let id = id.trim();
+            if id.is_empty() || id.chars().count() > 100 {
+                return Ok(Err(DomainError::invalid(
+                    "source_id",
+                    "must be 1-100 characters",
+                )));
+            }
+            (k, id)
+        }
+        (Some(_), Some(_)) => {
+            return Ok(Err(DomainError::invalid(
+                "source_kind",
+                format!("must be one of {}", SOURCE_KINDS.join(", ")),
+            )));
+        }
+        (None, Some(_)) => {
+            return Ok(Err(DomainError::invalid(
+                "source_kind",
+                "give source_kind with source_id",
+            )));
+        }
+        (Some(_), None) => {
+            return Ok(Err(DomainError::invalid(
+                "source_id",
+                "give source_id with source_kind",
+            )));
+        }
+    };
     if crate::db::store::user_by_id(conn, &officer)?.is_none() {
         return Ok(Err(DomainError::invalid("officer_id", "no such account")));
     }
+    // Claims for one officer are filed one at a time (SQLite's write lock already does),
+    // so two devices claiming the same work cannot both find it free on PostgreSQL.
+    crate::db::store::lock_row(conn, crate::db::store::LockTable::Users, &officer)?;
+    if let Some(row) = points_claims::table
+        .find(&args.claim_id)
+        .select(ClaimRow::as_select())
+        .first(conn)
+        .optional()?
+    {
+        // A retry of the same claim; anyone else reusing the id is refused.
+        return Ok(if row.claimed_by == ctx.actor.user_id {
+            Ok(Applied {
+                record: Claimed {
+                    row,
+                    filed_now: false,
+                },
+                conflict: None,
+            })
+        } else {
+            Err(DomainError::conflict("this claim id is already taken"))
+        });
+    }
+    if let Some(row) = points_claims::table
+        .filter(points_claims::officer_id.eq(&officer))
+        .filter(points_claims::rule_code.eq(rule))
+        .filter(points_claims::source_kind.eq(source_kind))
+        .filter(points_claims::source_id.eq(source_id))
+        .select(ClaimRow::as_select())
+        .first(conn)
+        .optional()?
+    {
+        // The same piece of work claimed again (another device, or a new id for a retry):
+        // one claim; what differs is kept as a conflict, never silently dropped.
+        let conflict = if row.points != points || row.note != note {
+            Some(crate::commands::context::record_conflict(
+                conn,
+                ctx,
+                "duplicate_claim",
+                "points_claim",
+                &row.id,
+                None,
+                serde_json::json!({
+                    "kept": { "claim_id": row.id, "points": row.points, "note": row.note },
+                    "sent": { "claim_id": args.claim_id, "points": points, "note": note },
+                }),
+            )?)
+        } else {
+            None
+        };
+        return Ok(Ok(Applied {
+            record: Claimed {
+                row,
+                filed_now: false,
+            },
+            conflict,
+        }));
+    }
     let row = ClaimRow {
-        id: new_id(),
+        id: args.claim_id.clone(),
         officer_id: officer,
         rule_code: rule.into(),
         points,
@@ -400,12 +511,17 @@ pub fn claim(
         decided_reason: None,
         decided_at: None,
         created_at: now_ms(),
+        source_kind: source_kind.into(),
+        source_id: source_id.into(),
     };
     diesel::insert_into(points_claims::table)
         .values(&row)
         .execute(conn)?;
     Ok(Ok(Applied {
-        record: row,
+        record: Claimed {
+            row,
+            filed_now: true,
+        },
         conflict: None,
     }))
 }

@@ -103,6 +103,12 @@ pub fn case_payload(c: &CaseRow) -> Value {
     })
 }
 
+/// The person a case and its history reach whatever their scope: its reporter, or the
+/// staff member who filed it (an officer's patrol find stays theirs after a transfer).
+pub fn person_of(c: &CaseRow) -> Option<&str> {
+    c.reporter_id.as_deref().or(c.created_by.as_deref())
+}
+
 /// Records a case's new state.
 pub fn case_changed(conn: &mut DbConn, c: &CaseRow) -> StoreResult<()> {
     record(
@@ -111,7 +117,7 @@ pub fn case_changed(conn: &mut DbConn, c: &CaseRow) -> StoreResult<()> {
             entity: "case",
             entity_id: &c.id,
             community_id: Some(&c.community_id),
-            user_id: c.reporter_id.as_deref(),
+            user_id: person_of(c),
             op: "upsert",
             payload: case_payload(c),
         },
@@ -169,17 +175,18 @@ pub fn photo_payload(p: &PhotoRow, available: bool) -> Value {
 }
 
 /// Records a photo reference's state. Every change of one photo reaches the same person
-/// besides its community (see `Change::personal`): a case photo its case's reporter, a
+/// besides its community (see `Change::personal`): a case photo its case's reporter (see
+/// [`person_of`]), a
 /// visit photo the visit's officer, so a device that keeps the photo after losing the
 /// community also gets the photo's later changes (its bytes arriving).
 pub fn photo_changed(conn: &mut DbConn, p: &PhotoRow, available: bool) -> StoreResult<()> {
     let person: Option<String> = match p.owner_kind.as_str() {
         "case" => cases::table
             .find(&p.owner_id)
-            .select(cases::reporter_id)
-            .first::<Option<String>>(conn)
+            .select((cases::reporter_id, cases::created_by))
+            .first::<(Option<String>, Option<String>)>(conn)
             .optional()?
-            .flatten(),
+            .and_then(|(reporter, creator)| reporter.or(creator)),
         "visit" => visits::table
             .find(&p.owner_id)
             .select(visits::officer_id)

@@ -482,6 +482,8 @@ diesel::table! {
         decided_reason -> Nullable<Text>,
         decided_at -> Nullable<BigInt>,
         created_at -> BigInt,
+        source_kind -> Text,
+        source_id -> Text,
     }
 }
 
@@ -984,6 +986,8 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "decided_reason",
             "decided_at",
             "created_at",
+            "source_kind",
+            "source_id",
         ],
     ),
     (

@@ -1114,7 +1114,7 @@ pub fn community_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<Commun
         .found()
 }
 
-/// Locks a row of `table` (`cases` or `whistles`) for the rest of the write transaction,
+/// Locks a row of `table` (`cases`, `whistles` or `users`) for the rest of the write transaction,
 /// so two commands on the same record cannot both read the old state on PostgreSQL
 /// (READ COMMITTED). SQLite needs nothing: `BEGIN IMMEDIATE` already admits one writer.
 pub fn lock_row(conn: &mut DbConn, table: LockTable, id: &str) -> StoreResult<()> {
@@ -1122,6 +1122,7 @@ pub fn lock_row(conn: &mut DbConn, table: LockTable, id: &str) -> StoreResult<()
         let sql = match table {
             LockTable::Cases => "SELECT 1 FROM cases WHERE id = $1 FOR UPDATE",
             LockTable::Whistles => "SELECT 1 FROM whistles WHERE id = $1 FOR UPDATE",
+            LockTable::Users => "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
         };
         diesel::sql_query(sql)
             .bind::<diesel::sql_types::Text, _>(id)
@@ -1135,6 +1136,7 @@ pub fn lock_row(conn: &mut DbConn, table: LockTable, id: &str) -> StoreResult<()
 pub enum LockTable {
     Cases,
     Whistles,
+    Users,
 }
 
 /// The district's time zone: weeks and months are counted in it.

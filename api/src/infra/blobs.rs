@@ -55,9 +55,15 @@ impl BlobHash {
     }
 }
 
-/// The accepted photo type of `bytes`, judged by their magic numbers only.
+/// How many leading bytes decide a photo's type. Whole or chunked, the same bytes are
+/// judged by the same prefix, so every chunking of one upload ends the same way.
+pub const SNIFF_BYTES: usize = 4096;
+
+/// The accepted photo type of `bytes`, judged by the magic numbers in their first
+/// [`SNIFF_BYTES`] only.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    let mime = infer::get(bytes)?.mime_type();
+    let head = bytes.get(..SNIFF_BYTES).unwrap_or(bytes);
+    let mime = infer::get(head)?.mime_type();
     ACCEPTED_TYPES.into_iter().find(|t| *t == mime)
 }
 
@@ -279,6 +285,9 @@ pub enum Appended {
     Offset(u64),
     /// The chunk starts after the bytes received so far.
     Gap { offset: u64 },
+    /// The chunk overlaps bytes already received and disagrees with them from `at` on;
+    /// nothing was written.
+    Mismatch { at: u64 },
 }
 
 impl Staging {
@@ -307,7 +316,8 @@ impl Staging {
     }
 
     /// Appends the chunk that starts at byte `start`. A chunk overlapping bytes already
-    /// received (a retry whose answer was lost) contributes only its new part.
+    /// received (a retry whose answer was lost) contributes only its new part, once its
+    /// overlap agrees byte for byte with what was received.
     pub fn append(
         &self,
         hash: &BlobHash,
@@ -330,10 +340,24 @@ impl Staging {
             return Ok(Appended::Gap { offset });
         }
         let end = start + chunk.len() as u64;
+        let skip = usize::try_from(offset - start)
+            .map_err(io::Error::other)?
+            .min(chunk.len());
+        if skip > 0 {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut received = vec![0; skip];
+            let mut file = std::fs::File::open(&path)?;
+            file.seek(SeekFrom::Start(start))?;
+            file.read_exact(&mut received)?;
+            if let Some(i) = received.iter().zip(chunk).position(|(a, b)| a != b) {
+                return Ok(Appended::Mismatch {
+                    at: start + i as u64,
+                });
+            }
+        }
         if end <= offset {
             return Ok(Appended::Offset(offset));
         }
-        let skip = usize::try_from(offset - start).map_err(io::Error::other)?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -341,6 +365,16 @@ impl Staging {
         file.write_all(&chunk[skip..])?;
         file.sync_data()?;
         Ok(Appended::Offset(end))
+    }
+
+    /// The first `len` bytes received (fewer if fewer arrived).
+    pub fn head(&self, hash: &BlobHash, uploader: &str, len: usize) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(len);
+        std::fs::File::open(self.path(hash, uploader))?
+            .take(len as u64)
+            .read_to_end(&mut head)?;
+        Ok(head)
     }
 
     /// The bytes received so far.
@@ -553,5 +587,38 @@ mod tests {
         staging.discard(&hash, "u").unwrap();
         assert_eq!(staging.offset(&hash, "u").unwrap(), None);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn staging_refuses_an_overlapping_chunk_that_disagrees_and_writes_nothing() {
+        let dir = std::env::temp_dir().join(format!("patrol-stage-{}", uuid::Uuid::new_v4()));
+        let staging = Staging::new(&dir);
+        let hash = BlobHash::of(b"0123456789");
+        staging.append(&hash, "u", 0, b"0123").unwrap();
+        assert_eq!(
+            staging.append(&hash, "u", 2, b"2x45").unwrap(),
+            Appended::Mismatch { at: 3 }
+        );
+        assert_eq!(
+            staging.append(&hash, "u", 1, b"13").unwrap(),
+            Appended::Mismatch { at: 2 }
+        );
+        assert_eq!(staging.read(&hash, "u").unwrap(), b"0123");
+        assert_eq!(
+            staging.append(&hash, "u", 3, b"3456").unwrap(),
+            Appended::Offset(7)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_type_is_judged_by_the_first_bytes_only() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.resize(SNIFF_BYTES, 0);
+        let mut longer = png.clone();
+        longer.extend_from_slice(b"GIF89a and anything else");
+        assert_eq!(sniff(&png), Some("image/png"));
+        assert_eq!(sniff(&longer), sniff(&png));
+        assert_eq!(sniff(&png[..3]), None, "too short to tell");
     }
 }

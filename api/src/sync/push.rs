@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::auth::AuthUser;
 use crate::commands::cases::{self};
-use crate::commands::context::Ctx;
+use crate::commands::context::{self, Ctx};
 use crate::commands::{diary, escalations, visits, whistles};
 use crate::db::changes;
 use crate::db::ids::now_ms;
@@ -165,7 +165,8 @@ fn case_of(m: &Mutation) -> Option<(&str, Vec<String>)> {
         Mutation::VisitRecord(_)
         | Mutation::DiaryWrite(_)
         | Mutation::WhistleRaise(_)
-        | Mutation::WhistleCommand(_) => None,
+        | Mutation::WhistleCommand(_)
+        | Mutation::PointsClaim(_) => None,
     }
 }
 
@@ -201,6 +202,9 @@ fn apply_one(
         }
         Ok(Mutation::WhistleRaise(a)) => whistles::raise(conn, ctx, a)?.map(|a| a.conflict),
         Ok(Mutation::WhistleCommand(a)) => whistles::command(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::PointsClaim(a)) => {
+            crate::commands::points::claim(conn, ctx, a)?.map(|a| a.conflict)
+        }
         Err(SyncError::UnknownMutation { name }) => Err(DomainError::invalid(
             "name",
             format!(
@@ -274,7 +278,7 @@ fn apply_one(
                 (true, Some(id)) => ("whistle", id),
                 (true, None) => ("mutation", env.name.as_str()),
             };
-            let conflict = cases::record_conflict(
+            let conflict = context::record_conflict(
                 conn,
                 ctx,
                 kind,
@@ -282,8 +286,7 @@ fn apply_one(
                 entity_id,
                 case.as_ref()
                     .map(|c| c.community_id.as_str())
-                    .or(whistle.as_ref().map(|(_, c)| c.as_str()))
-                    .filter(|_| kind != "forbidden"),
+                    .or(whistle.as_ref().map(|(_, c)| c.as_str())),
                 json!({ "mutation": env.name, "args": env.args, "error": e.to_string(), "current": current }),
             )?;
             MutationResult {

@@ -236,19 +236,32 @@ pub fn is_repeat(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> bool {
     let target = match cmd {
         CaseCommand::Accept => S::Accepted,
         CaseCommand::Void { .. } => S::Voided,
+        CaseCommand::Dispatch { to } if state.handler.as_ref() == Some(to) => S::Dispatched,
         CaseCommand::Start => S::InProgress,
         CaseCommand::Resolve { .. } => S::Resolved,
+        CaseCommand::Verify { passed: true, .. } => S::Closed,
         CaseCommand::Defer { .. } => S::Deferred,
         CaseCommand::MarkDuplicate { .. } => S::Duplicate,
+        CaseCommand::Evaluate { .. } => S::Evaluated,
         CaseCommand::Withdraw => S::Withdrawn,
-        // Dispatch, verify, resume, evaluate and "not fixed" are not idempotent: a second
-        // one is a new decision.
+        // Resumed: the case is back where it was deferred from.
+        CaseCommand::Resume
+            if matches!(state.status, S::Accepted | S::Dispatched | S::InProgress) =>
+        {
+            state.status
+        }
+        // A dispatch to someone else, a failed check and "not fixed" are new decisions:
+        // each is a further step (a new handler, one more rework), never a state already
+        // reached.
         _ => return false,
     };
     state.status == target
         && cmd.valid_from().iter().any(|&from| {
             let mut before = state.clone();
             before.status = from;
+            if from == S::Deferred {
+                before.deferred_from = Some(target);
+            }
             apply(&before, cmd, actor).is_ok()
         })
 }
@@ -397,6 +410,12 @@ pub fn apply(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> DomainResul
         CaseCommand::Dispatch { to } => {
             require_desk(actor, "dispatch a case")?;
             to.validate()?;
+            // A re-dispatch to the handler it already has is no new decision.
+            if from == S::Dispatched && state.handler.as_ref() == Some(to) {
+                return Err(DomainError::conflict(
+                    "the case is already dispatched to this handler (current status: dispatched)",
+                ));
+            }
             let mut t = Transition::edge(from, S::Dispatched);
             t.handler = Some(to.clone());
             Ok(t)

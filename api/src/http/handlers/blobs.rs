@@ -6,8 +6,11 @@
 //!   chunk; chunks are staged per (hash, caller). The first chunk must start at 0.
 //!   Until `total` bytes have arrived the answer is `202 Accepted` with header
 //!   `Upload-Offset: <bytes received>` and body `{"sha256", "offset", "total"}`. A chunk
-//!   that overlaps bytes already received (a retry) is accepted for its new part only; a
-//!   chunk starting after the offset is refused with `409`.
+//!   that overlaps bytes already received (a retry) is accepted for its new part only, if
+//!   the overlap agrees byte for byte (else `409`, and the staged upload is discarded); a
+//!   chunk starting after the offset is refused with `409`. The type is sniffed from the
+//!   first [`crate::infra::blobs::SNIFF_BYTES`] bytes once they have arrived (or at the end of a
+//!   shorter upload), so any chunking of the same bytes ends the same way (`415` refuses).
 //! - The chunk that completes the upload is answered like a whole `PUT`: the hash is
 //!   verified (mismatch: `422`, the staged upload is discarded, nothing is stored), then
 //!   `201` (stored now) or `200` (already stored).

@@ -13,6 +13,7 @@ use crate::http::extract::{Json, Query};
 use crate::http::handlers::cases::{ctx, run};
 use crate::infra::error::{ApiError, ApiResult};
 use crate::infra::state::AppState;
+use patrol_sync::protocol::PointsClaimArgs;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -198,34 +199,27 @@ pub async fn list_points_rankings(
     Ok(HttpResponse::Ok().json(rows))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimRequest {
-    /// For supervisors' adjustments: whom they are for. Officers claim for themselves.
-    pub officer_id: Option<String>,
-    pub points: i32,
-    pub note: String,
-}
-
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
 pub async fn create_points_claim(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: Json<ClaimRequest>,
+    body: Json<PointsClaimArgs>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let st = state.clone();
-    let view = state
-        .run_db(move |conn| -> ApiResult<ClaimView> {
+    let claimed = state
+        .run_db(move |conn| -> ApiResult<points::Claimed> {
             let ctx = ctx(conn, &st, &user)?;
-            Ok(run(conn, |conn| {
-                points::claim(conn, &ctx, b.officer_id.as_deref(), b.points, &b.note)
-            })?
-            .record
-            .into())
+            Ok(run(conn, |conn| points::claim(conn, &ctx, &b))?.record)
         })
         .await?;
-    Ok(HttpResponse::Created().json(view))
+    let view = ClaimView::from(claimed.row);
+    // A retry, or the same work claimed from another device, finds the claim filed.
+    Ok(if claimed.filed_now {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
 }
 
 #[derive(Debug, Deserialize)]
