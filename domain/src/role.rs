@@ -64,6 +64,12 @@ impl Role {
         !matches!(self, Role::Resident)
     }
 
+    /// Roles that audit officers' and party members' work (督导): their points claims,
+    /// ledgers, diaries and visits.
+    pub fn audits(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
+
     /// Roles whose scope is a set of communities assigned to them.
     pub fn is_community_scoped(self) -> bool {
         matches!(

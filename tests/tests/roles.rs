@@ -22,6 +22,9 @@ const ADMIN: &[&str] = &["admin"];
 const LEADS: &[&str] = &["admin", "supervisor"];
 /// Supervisors, admins and the joint-meeting office (the fixture's department account).
 const OFFICE_AND_LEADS: &[&str] = &["admin", "supervisor", "department"];
+/// Who may open the audit lists: supervisors and admins, and officers and party members
+/// for their own records.
+const AUDITORS: &[&str] = &["officer", "party_member", "supervisor", "admin"];
 const REPORTERS: &[&str] = &[
     "resident",
     "officer",
@@ -510,6 +513,29 @@ fn cases(admin_id: &str) -> Vec<Case> {
                 json!({"claim_id": "0190a000-0000-7000-8000-000000000001", "points": 0, "note": "x"}),
             ),
             &["officer", "party_member", "supervisor", "admin"],
+        ),
+        case(
+            M::GET,
+            "/api/v1/points/claims",
+            "/api/v1/points/claims",
+            None,
+            AUDITORS,
+        ),
+        case(
+            M::GET,
+            "/api/v1/points/entries",
+            "/api/v1/points/entries",
+            None,
+            AUDITORS,
+        ),
+        case(M::GET, "/api/v1/diary", "/api/v1/diary", None, AUDITORS),
+        case(M::GET, "/api/v1/visits", "/api/v1/visits", None, AUDITORS),
+        case(
+            M::GET,
+            "/api/v1/conflicts",
+            "/api/v1/conflicts",
+            None,
+            AUDITORS,
         ),
         case(
             M::POST,

@@ -122,7 +122,16 @@ fn may_touch(
                     || (ctx.joint_office
                         && !workflow::escalations_of_case(conn, &c.id)?.is_empty()))
         }
-        _ => ctx.scope.includes_community(&c.community_id) || own,
+        // The first-contact owner and the handler follow the case they answer for even
+        // when its community is not (or no longer) theirs.
+        _ => {
+            ctx.scope.includes_community(&c.community_id)
+                || own
+                || (!edit
+                    && [&c.first_contact_id, &c.handler_id]
+                        .iter()
+                        .any(|p| p.as_deref() == Some(a.user_id.as_str())))
+        }
     })
 }
 

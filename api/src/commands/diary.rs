@@ -91,16 +91,12 @@ pub struct DiaryHistory {
 }
 
 fn changed(conn: &mut DbConn, r: &DiaryRow) -> Result<(), StoreError> {
-    changes::record(
+    changes::person_record_changed(
         conn,
-        changes::NewChange {
-            entity: "diary_entry",
-            entity_id: &r.entry_id,
-            community_id: None,
-            user_id: Some(&r.author_id),
-            op: "upsert",
-            payload: serde_json::to_value(DiaryEntryView::from_row(r)).unwrap_or(Value::Null),
-        },
+        "diary_entry",
+        &r.entry_id,
+        &r.author_id,
+        serde_json::to_value(DiaryEntryView::from_row(r)).unwrap_or(Value::Null),
     )
 }
 

@@ -3,6 +3,7 @@
 //! transaction; and the queries that decide what a caller may see. Rules come from the
 //! `patrol-domain` crate; rows from [`crate::db`].
 
+pub mod audit;
 pub mod cases;
 pub mod context;
 pub mod diary;

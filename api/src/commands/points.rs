@@ -517,6 +517,7 @@ pub fn claim(conn: &mut DbConn, ctx: &Ctx, args: &PointsClaimArgs) -> CommandRes
     diesel::insert_into(points_claims::table)
         .values(&row)
         .execute(conn)?;
+    claim_changed(conn, &row)?;
     Ok(Ok(Applied {
         record: Claimed {
             row,
@@ -524,6 +525,18 @@ pub fn claim(conn: &mut DbConn, ctx: &Ctx, args: &PointsClaimArgs) -> CommandRes
         },
         conflict: None,
     }))
+}
+
+/// Puts a claim's new state in the change log: the officer's devices and their
+/// supervisors' pull it.
+fn claim_changed(conn: &mut DbConn, row: &ClaimRow) -> Result<(), StoreError> {
+    crate::db::changes::person_record_changed(
+        conn,
+        "points_claim",
+        &row.id,
+        &row.officer_id,
+        serde_json::to_value(ClaimView::from(row.clone())).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// A supervisor approves (appending the entry) or rejects a pending claim, with a reason.
@@ -573,6 +586,7 @@ pub fn decide(
             points_claims::decided_at.eq(row.decided_at),
         ))
         .execute(conn)?;
+    claim_changed(conn, &row)?;
     if approve {
         award(
             conn,

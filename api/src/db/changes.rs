@@ -46,6 +46,53 @@ pub fn record(conn: &mut DbConn, c: NewChange<'_>) -> StoreResult<()> {
     append(conn, c)
 }
 
+/// Records whose community copies only auditors (supervisors, admins) pull: another
+/// officer or community staff member sees an officer's diary and claims only if they are
+/// theirs. See `sync::pull`.
+pub const AUDITED_ENTITIES: [&str; 2] = ["diary_entry", "points_claim"];
+
+/// Records a person's own record (a diary entry, a points claim): it reaches the person
+/// on every device, and the supervisors who audit them through each community they work
+/// in now.
+pub fn person_record_changed(
+    conn: &mut DbConn,
+    entity: &str,
+    entity_id: &str,
+    person: &str,
+    payload: Value,
+) -> StoreResult<()> {
+    let communities: Vec<String> = crate::db::store::current_assignments_of_user(conn, person)?
+        .into_iter()
+        .filter(|a| a.kind != patrol_domain::role::AssignmentKind::LeaderStreet.as_str())
+        .map(|a| a.target_id)
+        .collect();
+    record(
+        conn,
+        NewChange {
+            entity,
+            entity_id,
+            community_id: None,
+            user_id: Some(person),
+            op: "upsert",
+            payload: payload.clone(),
+        },
+    )?;
+    for c in &communities {
+        record(
+            conn,
+            NewChange {
+                entity,
+                entity_id,
+                community_id: Some(c),
+                user_id: None,
+                op: "upsert",
+                payload: payload.clone(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Appends the only state of a record written once and never changed (an activity entry,
 /// a conflict): there is nothing older to supersede, so no delete is spent looking.
 fn append(conn: &mut DbConn, c: NewChange<'_>) -> StoreResult<()> {

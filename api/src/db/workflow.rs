@@ -262,6 +262,9 @@ pub fn reports_by_since(conn: &mut DbConn, user_id: &str, since: i64) -> StoreRe
 pub struct CaseFilter {
     /// Only these communities (`None`: all).
     pub communities: Option<Vec<String>>,
+    /// With `communities`: also the cases this person reported, filed, owns as first
+    /// contact or handles, wherever they are.
+    pub or_person: Option<String>,
     /// Only cases reported by, or followed by, this person.
     pub involving: Option<String>,
     /// Only cases with a task for this department.
@@ -288,8 +291,19 @@ pub fn list_cases(
         .order((cases::created_at.desc(), cases::id.desc()))
         .limit(limit)
         .into_boxed();
-    if let Some(c) = &f.communities {
-        q = q.filter(cases::community_id.eq_any(c.clone()));
+    match (&f.communities, &f.or_person) {
+        (Some(c), Some(p)) => {
+            q = q.filter(
+                cases::community_id
+                    .eq_any(c.clone())
+                    .or(cases::reporter_id.eq(p.clone()))
+                    .or(cases::created_by.eq(p.clone()))
+                    .or(cases::first_contact_id.eq(p.clone()))
+                    .or(cases::handler_id.eq(p.clone())),
+            );
+        }
+        (Some(c), None) => q = q.filter(cases::community_id.eq_any(c.clone())),
+        _ => {}
     }
     if let Some(u) = &f.involving {
         let followed = case_followers::table

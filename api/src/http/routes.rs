@@ -4,8 +4,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::handlers::{
-    auth, blobs, cases, diary, escalations, health, lists, org, people, points, public, sync,
-    visits, whistles,
+    audit, auth, blobs, cases, diary, escalations, health, lists, org, people, points, public,
+    sync, visits, whistles,
 };
 use crate::infra::error::ApiError;
 
@@ -101,6 +101,7 @@ routes! {
     get "/api/v1/reports/cases" => escalations::get_case_report;
     get "/api/v1/reports/departments" => escalations::get_department_report;
 
+    get "/api/v1/visits" => audit::list_visits;
     post "/api/v1/visits" => visits::create_visit;
     post "/api/v1/visits/{id}/accept" => visits::accept_visit;
     get "/api/v1/compliance" => visits::get_compliance;
@@ -113,9 +114,12 @@ routes! {
     get "/api/v1/points/rules" => points::list_points_rules;
     post "/api/v1/points/rules" => points::create_points_rule;
     get "/api/v1/points/rankings" => points::list_points_rankings;
+    get "/api/v1/points/claims" => audit::list_points_claims;
     post "/api/v1/points/claims" => points::create_points_claim;
+    get "/api/v1/points/entries" => audit::list_points_entries;
     post "/api/v1/points/claims/{id}/decide" => points::decide_points_claim;
 
+    get "/api/v1/diary" => audit::list_diary_entries;
     post "/api/v1/diary" => diary::write_diary;
     get "/api/v1/diary/{entry_id}" => diary::get_diary_history;
     post "/api/v1/diary/{entry_id}/sign-off" => diary::sign_off_diary;
@@ -131,6 +135,7 @@ routes! {
     post "/api/v1/whistles/{id}/withdraw" => whistles::withdraw_whistle;
     get "/api/v1/reports/whistles" => whistles::get_whistle_report;
 
+    get "/api/v1/conflicts" => audit::list_conflicts;
     post "/api/v1/sync/push" => sync::push_mutations;
     post "/api/v1/sync/pull" => sync::pull_changes;
 

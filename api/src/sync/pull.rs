@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::auth::AuthUser;
 use crate::commands::scope::scope_of;
+use crate::db::changes::AUDITED_ENTITIES;
 use crate::db::schema::{change_log, communities};
 use crate::db::{DbConn, StoreError, store};
 use crate::infra::error::ApiError;
@@ -59,6 +60,9 @@ struct Window<'a> {
     until: Option<(i64, i64)>,
     /// Only these communities (a backfill); otherwise the caller's whole scope.
     communities_only: Option<&'a [String]>,
+    /// The caller audits people (a supervisor or admin), so the community copies of
+    /// audited records (diary entries, points claims) are theirs to pull.
+    auditor: bool,
 }
 
 /// Rows after a position, oldest first, that the caller may see.
@@ -73,6 +77,7 @@ fn page(
         after,
         until,
         communities_only,
+        auditor,
     } = w;
     let (t, s) = after;
     let mut q = change_log::table
@@ -114,6 +119,13 @@ fn page(
         q = q.filter(
             change_log::community_id
                 .eq_any(scope.to_vec())
+                .or(change_log::user_id.eq(user_id.to_owned())),
+        );
+    }
+    if !auditor {
+        q = q.filter(
+            change_log::entity
+                .ne_all(AUDITED_ENTITIES)
                 .or(change_log::user_id.eq(user_id.to_owned())),
         );
     }
@@ -268,6 +280,7 @@ pub fn pull(
                     after: (b.commit, b.seq),
                     until: Some((b.until_commit, b.until_seq)),
                     communities_only: Some(&b.communities),
+                    auditor: user.role.audits(),
                 };
                 let rows = page(conn, window, &user.id, &scope, limit + 1)?;
                 let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
@@ -285,6 +298,7 @@ pub fn pull(
                     after: (cur.commit, cur.seq),
                     until: None,
                     communities_only: None,
+                    auditor: user.role.audits(),
                 };
                 let rows = page(conn, window, &user.id, &scope, limit + 1)?;
                 let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;

@@ -316,7 +316,10 @@ pub async fn list_cases(
                 (Role::Resident, _) => f.involving = Some(ctx.actor.user_id.clone()),
                 (Role::Department, _) => f.department = Some(ctx.actor.user_id.clone()),
                 (_, Scope::All) => {}
-                (_, Scope::Communities(ids)) => f.communities = Some(ids.clone()),
+                (_, Scope::Communities(ids)) => {
+                    f.communities = Some(ids.clone());
+                    f.or_person = Some(ctx.actor.user_id.clone());
+                }
                 (_, Scope::Own) => f.involving = Some(ctx.actor.user_id.clone()),
             }
             if let Some(code) = &q.community {
@@ -329,6 +332,7 @@ pub async fn list_cases(
                     )));
                 }
                 f.communities = Some(vec![c.id]);
+                f.or_person = None;
             }
             if let Some(code) = &q.category {
                 let c = store::category_by_code(conn, code)?.ok_or_else(|| {

@@ -1,6 +1,7 @@
 //! HTTP handlers: parse, authorise, call the domain and the store, map the result.
 //! One module per resource; DTOs live beside their handlers.
 
+pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod cases;
