@@ -12,6 +12,7 @@ pub mod org;
 pub mod points;
 pub mod role;
 pub mod seed;
+pub mod text;
 pub mod visit;
 pub mod whistle;
 

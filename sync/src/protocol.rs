@@ -484,6 +484,12 @@ impl Mutation {
                 reason: format!("arguments are {size} bytes; the limit is {MAX_MUTATION_BYTES}"),
             });
         }
+        // The same rule on free text as a request body online (`patrol_domain::text`).
+        if let Err(patrol_domain::DomainError::Invalid { field, reason }) =
+            patrol_domain::text::check_document(value)
+        {
+            return Err(SyncError::InvalidArgs { field, reason });
+        }
         match name {
             "case.report" => Ok(Mutation::CaseReport(args(value)?)),
             "case.transition" => Ok(Mutation::CaseTransition(args(value)?)),

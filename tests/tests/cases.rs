@@ -754,6 +754,30 @@ async fn duplicates_are_suggested_within_each_categorys_radius_and_merged(app: T
     .await;
     assert_eq!(merged["case"]["status"], "duplicate");
     assert_eq!(merged["case"]["duplicate_of"], parking.as_str());
+    // The merge is on the original's history too.
+    let original = detail(&app, &d.supervisor, &parking).await;
+    let entry = original["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "duplicate_merged")
+        .unwrap_or_else(|| panic!("no merge entry: {}", original["activities"]))
+        .clone();
+    assert_eq!(entry["evidence"]["duplicate_id"], dup.as_str());
+    // A case is not a duplicate of itself, and the answer says so.
+    let res = app
+        .post(&format!("/api/v1/cases/{parking}/transitions"))
+        .token(&d.supervisor)
+        .json(json!({"command": "mark_duplicate", "original_id": parking}))
+        .send()
+        .await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(res.body["field"], "command.original_id");
+    assert!(
+        res.body["detail"].as_str().unwrap().contains("itself"),
+        "{}",
+        res.text
+    );
     // The duplicate's reporter now follows the original, without seeing who reported it.
     let followed = detail(&app, &resident2, &parking).await;
     assert!(followed["reporter"].is_null(), "{}", followed["reporter"]);

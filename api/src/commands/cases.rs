@@ -646,12 +646,15 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
         CaseStatus::Evaluated => c.rating = t.rating.map(i32::from),
         _ => {}
     }
+    let mut merged_into = None;
     if let Some(original) = &t.original_id {
-        let original_case = match visible(conn, ctx, original)? {
-            Some(o) if o.id != c.id => Some(o),
-            _ => None,
-        };
-        let Some(o) = original_case else {
+        if *original == c.id {
+            return Ok(Err(DomainError::invalid(
+                "command.original_id",
+                "a case cannot be a duplicate of itself; name the case it repeats",
+            )));
+        }
+        let Some(o) = visible(conn, ctx, original)? else {
             return Ok(Err(DomainError::invalid(
                 "command.original_id",
                 "no such case",
@@ -676,6 +679,7 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
                 },
             )?;
         }
+        merged_into = Some(o);
     }
     if c.first_contact_id.is_none() && ctx.actor.role.is_staff() {
         c.first_contact_id = Some(ctx.actor.user_id.clone());
@@ -698,6 +702,18 @@ pub fn transition(conn: &mut DbConn, ctx: &Ctx, args: &CaseTransitionArgs) -> Co
     a.recorded_at = now;
     add_activity(conn, &c, &a)?;
     add_photos(conn, &c, ctx, &photos)?;
+    if let Some(o) = &merged_into {
+        // The original's history says what was merged into it, and by whom.
+        let mut m = activity(
+            o,
+            ctx,
+            "duplicate_merged",
+            t.note.as_deref().unwrap_or(""),
+            json!({ "duplicate_id": c.id }),
+        );
+        m.recorded_at = now;
+        add_activity(conn, o, &m)?;
+    }
     // The officer handling the case earns (or loses) points for how it went.
     let handled_late = deadline::lateness(&progress_of(&c), at_ms(now)).handle;
     if let (Some(Handler::Officer(officer)), Some(rule)) =

@@ -44,16 +44,38 @@ fn field_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiE
     }
 }
 
-/// A JSON body deserialised into `T`.
-pub struct Json<T>(pub T);
+/// A body that is not JSON at all (cut short, or malformed) names no field: the path
+/// serde reached when the text ended says nothing about what is wrong.
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    use serde_json::error::Category;
+    match err.inner().classify() {
+        Category::Eof => ApiError::BadRequest {
+            field: None,
+            detail: "the JSON body ends too soon: send the whole document".into(),
+        },
+        Category::Syntax => ApiError::BadRequest {
+            field: None,
+            detail: format!("the body is not valid JSON: {}", err.inner()),
+        },
+        Category::Data | Category::Io => field_error(err),
+    }
+}
 
-impl<T> Json<T> {
+/// A JSON body deserialised into `T`. Free text in it may hold no control characters
+/// (`patrol_domain::text`, 422 naming the field). `TEXT_CHECKED = false` is for sync push
+/// only: it checks each mutation's arguments itself, so that one bad mutation is one
+/// rejection and not a refused batch.
+pub struct Json<T, const TEXT_CHECKED: bool = true>(pub T);
+
+impl<T, const TEXT_CHECKED: bool> Json<T, TEXT_CHECKED> {
     pub fn into_inner(self) -> T {
         self.0
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + 'static, const TEXT_CHECKED: bool> FromRequest
+    for Json<T, TEXT_CHECKED>
+{
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
@@ -104,11 +126,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 body.extend_from_slice(&chunk);
             }
             let mut de = serde_json::Deserializer::from_slice(&body);
-            let value: T = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;
+            let value: T = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
             de.end().map_err(|e| ApiError::BadRequest {
                 field: None,
                 detail: format!("trailing data after the JSON document: {e}"),
             })?;
+            if TEXT_CHECKED {
+                let doc: serde_json::Value =
+                    serde_json::from_slice(&body).map_err(ApiError::internal)?;
+                patrol_domain::text::check_document(&doc)?;
+            }
             Ok(Json(value))
         })
     }
@@ -170,6 +197,24 @@ mod tests {
                 ApiError::BadRequest { field, .. } => field,
                 _ => None,
             },
+        }
+    }
+
+    #[test]
+    fn a_cut_short_or_malformed_body_names_no_field() {
+        for json in [
+            r#"{"name":"a","at":{"lat":1"#,
+            r#"{"name":"a","at":{"lat":1,}}"#,
+        ] {
+            let mut de = serde_json::Deserializer::from_str(json);
+            let err = serde_path_to_error::deserialize::<_, Body>(&mut de).unwrap_err();
+            match json_error(err) {
+                ApiError::BadRequest { field, detail } => {
+                    assert_eq!(field, None, "{json}: {detail}");
+                    assert!(detail.contains("JSON"), "{detail}");
+                }
+                other => panic!("{json}: {other:?}"),
+            }
         }
     }
 

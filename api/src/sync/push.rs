@@ -249,16 +249,18 @@ fn apply_one(
                 e,
                 DomainError::Forbidden { .. } | DomainError::NotFound { .. }
             );
-            let current = case
-                .as_ref()
-                .filter(|_| about_state)
-                .map(changes::case_payload)
-                .or_else(|| {
-                    whistle
-                        .as_ref()
-                        .filter(|_| about_state)
-                        .map(|(v, _)| v.clone())
-                });
+            // What the rejection (and the conflict the sender pulls) may show of the
+            // record: only what the sender may read, and nothing of a record they may not.
+            let readable = match (&case, about_state) {
+                (Some(c), true) => cases::visible(conn, ctx, &c.id)?,
+                _ => None,
+            };
+            let current = readable.as_ref().map(changes::case_payload).or_else(|| {
+                whistle
+                    .as_ref()
+                    .filter(|_| about_state)
+                    .map(|(v, _)| v.clone())
+            });
             if case.is_some() && !matches!(mutation, Ok(Mutation::CaseReport(_))) {
                 cases::keep_evidence(
                     conn,

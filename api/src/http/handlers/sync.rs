@@ -13,7 +13,7 @@ use crate::sync::{pull, push};
 pub async fn push_mutations(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: Json<PushRequest>,
+    body: Json<PushRequest, false>,
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
     if req.protocol_version < PROTOCOL_VERSION {
