@@ -142,7 +142,7 @@ fn path(hash: &str) -> String {
 
 /// A JPEG as a phone writes it: SOI, JFIF, an Exif segment with a GPS position, a comment
 /// that makes each photo distinct (`filler` bytes long), a quantisation table, EOI.
-pub(crate) fn jpeg_with_gps(salt: &str, filler: usize) -> Vec<u8> {
+fn jpeg_with_gps(salt: &str, filler: usize) -> Vec<u8> {
     let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
     b.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
     let exif = b"Exif\0\0MM\0*\0\0\0\x08GPSLatitude=36.6051N;GPSLongitude=101.8023E";
@@ -155,6 +155,15 @@ pub(crate) fn jpeg_with_gps(salt: &str, filler: usize) -> Vec<u8> {
     b.extend_from_slice(&u16::try_from(comment.len() + 2).unwrap().to_be_bytes());
     b.extend_from_slice(&comment);
     b.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x04, 0x00, 0x01, 0xFF, 0xD9]);
+    b
+}
+
+/// The same photo as a device sends it: its metadata removed before hashing.
+pub(crate) fn jpeg(salt: &str, filler: usize) -> Vec<u8> {
+    let mut b = jpeg_with_gps(salt, filler);
+    let at = b.windows(2).position(|w| w == [0xFF, 0xE1]).unwrap();
+    let len = usize::from(u16::from_be_bytes([b[at + 2], b[at + 3]]));
+    b.drain(at..at + 2 + len);
     b
 }
 
@@ -288,7 +297,7 @@ async fn a_photo_with_one_flipped_byte_is_refused_and_nothing_is_stored(
     stored: Stored,
 ) {
     let officer = app.login_as("officer").await;
-    let photo = jpeg_with_gps("flipped", 500);
+    let photo = jpeg("flipped", 500);
     let hash = sha(&photo);
     let mut damaged = photo.clone();
     damaged[300] ^= 0x01;
@@ -320,7 +329,7 @@ async fn a_photo_recorded_before_its_bytes_becomes_available_on_pull(
     _stored: Stored,
 ) {
     let officer = app.login_as("officer").await;
-    let photo = jpeg_with_gps("field", 800);
+    let photo = jpeg("field", 800);
     let hash = sha(&photo);
     let mut phone = Device::new(&officer);
     let case_id = uuid::Uuid::now_v7().to_string();
@@ -364,29 +373,52 @@ async fn get_raw(app: &TestApp, token: &str, hash: &str) -> (u16, String, Vec<u8
     (status, ct, r.bytes().await.unwrap().to_vec())
 }
 
-async fn a_jpeg_is_served_without_its_exif_location(app: TestApp, _stored: Stored) {
+async fn a_photo_that_could_tell_where_it_was_taken_is_refused_and_every_download_verifies(
+    app: TestApp,
+    _stored: Stored,
+) {
     let resident = app.login_as("resident").await;
     let officer = app.login_as("officer").await;
-    let photo = jpeg_with_gps("resident", 600);
-    assert!(contains(&photo, b"GPSLatitude"));
+    // As the camera wrote it: refused, and nothing of it is kept.
+    let original = jpeg_with_gps("resident", 600);
+    assert!(contains(&original, b"GPSLatitude"));
+    let original_hash = sha(&original);
+    let res = put(&app, &resident, &original_hash, &original).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert!(
+        res.body["detail"].as_str().unwrap().contains("metadata"),
+        "{}",
+        res.text
+    );
+    let res = app
+        .req(Method::HEAD, &path(&original_hash))
+        .token(&resident)
+        .send()
+        .await;
+    assert_eq!(res.status, 404, "nothing stored");
+    // A PNG with an eXIf chunk too.
+    let mut tagged = png("tagged", 100);
+    tagged.extend_from_slice(b"\0\0\0\x04eXIfMM\0*");
+    let res = put(&app, &resident, &sha(&tagged), &tagged).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+
+    // Cleaned on the device: stored, and served as the very bytes its address names.
+    let photo = jpeg("resident", 600);
     let hash = sha(&photo);
     let res = put(&app, &resident, &hash, &photo).await;
     assert_eq!(res.status, 201, "{}", res.text);
     assert_eq!(res.body["content_type"], "image/jpeg");
-
-    // Checked against the contract, then byte by byte.
     let res = app.get(&path(&hash)).token(&resident).send().await;
     assert_eq!(res.status, 200);
     for token in [&resident, &officer] {
         let (status, ct, bytes) = get_raw(&app, token, &hash).await;
-        assert_eq!(status, 200);
-        assert_eq!(ct, "image/jpeg");
-        assert!(!contains(&bytes, b"GPSLatitude"), "no location");
-        assert!(!contains(&bytes, b"Exif\0\0"), "no Exif segment");
-        assert!(contains(&bytes, b"JFIF"), "the rest is kept");
-        assert!(contains(&bytes, b"resident"), "the rest is kept");
-        assert_eq!(&bytes[..2], &[0xFF, 0xD8]);
-        assert_eq!(&bytes[bytes.len() - 2..], &[0xFF, 0xD9]);
+        assert_eq!((status, ct.as_str()), (200, "image/jpeg"));
+        assert_eq!(
+            sha(&bytes),
+            hash,
+            "the download verifies against its address"
+        );
+        assert_eq!(bytes, photo);
     }
 
     // A resident sees only their own uploads; staff see every photo.
@@ -462,7 +494,7 @@ async fn put_chunk(
 
 async fn a_resumable_upload_in_three_chunks_completes_and_verifies(app: TestApp, stored: Stored) {
     let officer = app.login_as("officer").await;
-    let photo = jpeg_with_gps("large", 30_000);
+    let photo = jpeg("large", 30_000);
     let total = photo.len();
     let hash = sha(&photo);
     let (a, b) = (total / 3, 2 * total / 3);
@@ -517,7 +549,7 @@ async fn a_resumable_upload_in_three_chunks_completes_and_verifies(app: TestApp,
 
     // A chunked upload whose bytes do not match its hash is refused at the end, and
     // neither stored nor left half-done.
-    let other = jpeg_with_gps("other", 20_000);
+    let other = jpeg("other", 20_000);
     let mut damaged = other.clone();
     damaged[15_000] ^= 0x80;
     let hash = sha(&other);
@@ -560,7 +592,7 @@ blob_scenarios!(
     the_same_photo_uploaded_twice_and_concurrently_is_stored_once,
     a_photo_with_one_flipped_byte_is_refused_and_nothing_is_stored,
     a_photo_recorded_before_its_bytes_becomes_available_on_pull,
-    a_jpeg_is_served_without_its_exif_location,
+    a_photo_that_could_tell_where_it_was_taken_is_refused_and_every_download_verifies,
     non_photos_and_oversize_photos_are_refused,
     a_resumable_upload_in_three_chunks_completes_and_verifies,
 );

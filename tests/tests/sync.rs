@@ -681,7 +681,7 @@ async fn a_visit_photo_uploaded_after_its_officer_moved_becomes_available_on_the
     app.sql("UPDATE assignments SET started_at = 0").await;
     let officer = app.login_as("officer").await;
     let admin = app.login_as("admin").await;
-    let photo = crate::blobs::jpeg_with_gps("stairwell", 700);
+    let photo = crate::blobs::jpeg("stairwell", 700);
     let hash = crate::blobs::sha(&photo);
     let visit_id = new_id();
     let start = chrono::Utc::now() - chrono::TimeDelta::hours(2);

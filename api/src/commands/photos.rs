@@ -13,7 +13,6 @@ use std::io;
 
 use actix_web::web::Bytes;
 use diesel::prelude::*;
-use img_parts::jpeg::Jpeg;
 use patrol_domain::DomainError;
 use serde::Serialize;
 
@@ -261,9 +260,15 @@ async fn store_complete(
         )));
     }
     let content_type = sniff(&bytes).ok_or_else(unsupported)?;
-    // A JPEG must be one we can strip on the way out, or location could leak.
-    if content_type == "image/jpeg" && Jpeg::from_bytes(bytes.clone()).is_err() {
-        return Err(invalid("the JPEG could not be read"));
+    // A photo's address is the hash of the bytes stored and served, so the server never
+    // rewrites them: a photo that could tell where it was taken is refused, and the
+    // device removes the metadata before hashing (docs/sync-protocol.md, "Photos").
+    if carries_metadata(content_type, &bytes) {
+        return Err(invalid(
+            "the photo carries Exif or XMP metadata, which can hold where it was taken: \
+             remove it on the device (re-encode the photo, or drop its metadata) and send \
+             the cleaned bytes under their own SHA-256",
+        ));
     }
     let key = hash.as_str().to_owned();
     if let Some(meta) = state.run_db(move |conn| meta_of(conn, &key)).await? {
@@ -295,7 +300,7 @@ async fn store_complete(
     }
 }
 
-/// `GET`: the bytes (JPEG without Exif/XMP) and their type. Staff may read any photo; a
+/// `GET`: the bytes exactly as stored (they hash to their address) and their type. Staff may read any photo; a
 /// resident only what they uploaded. Anything else is "not found", not "forbidden", so
 /// a hash cannot be probed.
 pub async fn get_blob(
@@ -316,11 +321,5 @@ pub async fn get_blob(
             .ok_or_else(|| io::Error::other("blob row without stored bytes"))
     })
     .await?;
-    let bytes = Bytes::from(bytes);
-    let bytes = if meta.content_type == "image/jpeg" {
-        strip_jpeg_metadata(bytes).map_err(ApiError::internal)?
-    } else {
-        bytes
-    };
-    Ok((meta.content_type, bytes))
+    Ok((meta.content_type, Bytes::from(bytes)))
 }

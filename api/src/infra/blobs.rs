@@ -67,12 +67,21 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     ACCEPTED_TYPES.into_iter().find(|t| *t == mime)
 }
 
-/// Removes every APP1 segment (Exif and XMP, either of which can hold the GPS position
-/// where the photo was taken) from a JPEG; image data is untouched.
-pub fn strip_jpeg_metadata(bytes: Bytes) -> Result<Bytes, img_parts::Error> {
-    let mut jpeg = Jpeg::from_bytes(bytes)?;
-    jpeg.remove_segments_by_marker(markers::APP1);
-    Ok(jpeg.encoder().bytes())
+/// Whether a photo of `content_type` carries Exif or XMP metadata, either of which can
+/// hold the position where it was taken. A JPEG that cannot be read counts as carrying
+/// it. The other formats are searched for their metadata tags (PNG `eXIf` and XMP
+/// `iTXt`, WebP `EXIF`/`XMP ` chunks, HEIF `Exif` items and XMP's MIME type): a rare
+/// false alarm asks for a re-encoded photo, never lets a position through.
+pub fn carries_metadata(content_type: &str, bytes: &Bytes) -> bool {
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    match content_type {
+        "image/jpeg" => Jpeg::from_bytes(bytes.clone()).map_or(true, |j| {
+            j.segments_by_marker(markers::APP1).next().is_some()
+        }),
+        "image/png" => has(b"eXIf") || has(b"XML:com.adobe.xmp"),
+        "image/webp" => has(b"EXIF") || has(b"XMP "),
+        _ => has(b"Exif") || has(b"application/rdf+xml"),
+    }
 }
 
 /// Where blob bytes live. Methods block: call them on the blocking pool.
@@ -473,16 +482,35 @@ mod tests {
     }
 
     #[test]
-    fn stripping_removes_exif_and_keeps_the_rest() {
-        let original = jpeg_with_exif();
-        let stripped = strip_jpeg_metadata(Bytes::from(original.clone())).unwrap();
-        let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
-        assert!(find(&original, b"GPSLatitude"));
-        assert!(!find(&stripped, b"GPSLatitude"));
-        assert!(!find(&stripped, b"Exif"));
-        assert!(find(&stripped, b"JFIF"));
-        assert_eq!(&stripped[..2], &[0xFF, 0xD8]);
-        assert_eq!(&stripped[stripped.len() - 2..], &[0xFF, 0xD9]);
+    fn metadata_is_found_in_each_format() {
+        let with = jpeg_with_exif();
+        let exif = b"Exif\0\0MM\0*GPSLatitude 36.6";
+        let at = with.windows(exif.len()).position(|w| w == exif).unwrap() - 4;
+        let mut without = with.clone();
+        without.drain(at..at + 4 + exif.len());
+        assert!(carries_metadata("image/jpeg", &Bytes::from(with)));
+        assert!(!carries_metadata("image/jpeg", &Bytes::from(without)));
+        assert!(carries_metadata(
+            "image/jpeg",
+            &Bytes::from_static(b"\xFF\xD8 broken")
+        ));
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
+        let mut png_exif = png.to_vec();
+        png_exif.extend_from_slice(b"\0\0\0\x04eXIfMM\0*");
+        assert!(!carries_metadata("image/png", &Bytes::from_static(png)));
+        assert!(carries_metadata("image/png", &Bytes::from(png_exif)));
+        assert!(carries_metadata(
+            "image/webp",
+            &Bytes::from_static(b"RIFF\0\0\0\0WEBPEXIF")
+        ));
+        assert!(!carries_metadata(
+            "image/webp",
+            &Bytes::from_static(b"RIFF\0\0\0\0WEBPVP8 ")
+        ));
+        assert!(carries_metadata(
+            "image/heif",
+            &Bytes::from_static(b"ftypheic infe Exif")
+        ));
     }
 
     #[test]

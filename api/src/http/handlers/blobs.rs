@@ -107,7 +107,7 @@ pub async fn put_blob(
     )
 }
 
-/// `GET /api/v1/blobs/{sha256}`: the photo, JPEGs without Exif/XMP metadata.
+/// `GET /api/v1/blobs/{sha256}`: the photo, the bytes its address is the hash of.
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
 pub async fn get_blob(
     state: web::Data<AppState>,
