@@ -36,6 +36,16 @@ pub struct Application {
 impl Application {
     /// Opens the database, runs migrations and binds (port 0 picks a free port).
     pub fn build(cfg: Config, codes: Arc<dyn CodeSender>) -> anyhow::Result<Self> {
+        Self::build_with_store(cfg, codes, None)
+    }
+
+    /// Like [`Application::build`], with the photo store given instead of configured
+    /// (tests put a failing store in front of a real one).
+    pub fn build_with_store(
+        cfg: Config,
+        codes: Arc<dyn CodeSender>,
+        blob_store: Option<Arc<dyn infra::blobs::BlobStore>>,
+    ) -> anyhow::Result<Self> {
         let pool = db::connect(&cfg.database_url, cfg.pool_size)?;
         {
             let mut conn = pool.get()?;
@@ -45,12 +55,13 @@ impl Application {
             }
             db::store::ensure_server_epoch(&mut conn)?;
         }
-        let blob_store: Arc<dyn infra::blobs::BlobStore> = match &cfg.blob_store_url {
-            Some(url) => Arc::new(
+        let blob_store: Arc<dyn infra::blobs::BlobStore> = match (blob_store, &cfg.blob_store_url) {
+            (Some(given), _) => given,
+            (None, Some(url)) => Arc::new(
                 infra::blobs::ObjectBlobStore::from_url(url)
                     .map_err(|e| anyhow::anyhow!("PATROL_BLOB_STORE: {e}"))?,
             ),
-            None => Arc::new(infra::blobs::LocalDirStore::new(&cfg.blob_dir)),
+            (None, None) => Arc::new(infra::blobs::LocalDirStore::new(&cfg.blob_dir)),
         };
         let listener = TcpListener::bind(&cfg.bind)?;
         let port = listener.local_addr()?.port();

@@ -197,10 +197,20 @@ impl TestApp {
 
     /// Starts another server on an existing database.
     pub async fn start_on(db: Arc<TestDb>, cfg: Config, backend: Backend) -> TestApp {
+        Self::start_with_store(db, cfg, backend, None).await
+    }
+
+    /// Starts a server whose photo store is `store` (e.g. one that fills up).
+    pub async fn start_with_store(
+        db: Arc<TestDb>,
+        cfg: Config,
+        backend: Backend,
+        store: Option<Arc<dyn patrol_api::infra::blobs::BlobStore>>,
+    ) -> TestApp {
         let codes = Arc::new(MemorySender::default());
         let app = tokio::task::spawn_blocking({
             let codes = codes.clone();
-            move || Application::build(cfg, codes)
+            move || Application::build_with_store(cfg, codes, store)
         })
         .await
         .expect("build task")

@@ -25,6 +25,7 @@ mod reports;
 mod retention;
 mod roles;
 mod schema;
+mod storage;
 mod sync;
 mod sync_semantics;
 mod visits;

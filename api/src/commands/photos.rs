@@ -78,7 +78,7 @@ where
     tokio::task::spawn_blocking(f)
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+        .map_err(ApiError::storage)
 }
 
 fn meta_of(conn: &mut DbConn, hash: &str) -> Result<Option<BlobMeta>, StoreError> {

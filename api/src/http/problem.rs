@@ -57,6 +57,7 @@ impl ApiError {
             ApiError::MutationGap { .. } => ("mutation-gap", "Mutation ids are not contiguous"),
             ApiError::UpgradeRequired => ("upgrade-required", "Update the app to sync"),
             ApiError::Unavailable { .. } => ("unavailable", "Temporarily unavailable"),
+            ApiError::InsufficientStorage { .. } => ("storage-full", "The photo store is full"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -102,6 +103,7 @@ impl ResponseError for ApiError {
             ApiError::MutationGap { .. } => StatusCode::CONFLICT,
             ApiError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InsufficientStorage { .. } => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,7 +129,8 @@ impl ResponseError for ApiError {
             | ApiError::Domain(DomainError::Limited {
                 retry_after_secs, ..
             })
-            | ApiError::Unavailable { retry_after_secs } => {
+            | ApiError::Unavailable { retry_after_secs }
+            | ApiError::InsufficientStorage { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::Unauthorized(_) => {

@@ -49,6 +49,10 @@ pub enum ApiError {
     /// A transient failure: the client should retry after the given time.
     #[error("service temporarily unavailable")]
     Unavailable { retry_after_secs: u64 },
+    /// The photo store is full: nothing was stored; retry after the given time, keeping
+    /// the photo.
+    #[error("the photo store is full; keep the photo and retry after {retry_after_secs} s")]
+    InsufficientStorage { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -59,6 +63,26 @@ impl ApiError {
         ApiError::BadRequest {
             field: Some(field.into()),
             detail: detail.into(),
+        }
+    }
+
+    /// A failure of the photo store: a full disk or quota is 507, any other I/O error a
+    /// transient 503; both keep nothing and ask the client to retry.
+    pub fn storage(e: std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        const ENOSPC: i32 = 28;
+        const EDQUOT: i32 = 122;
+        let full = matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
+            || matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT));
+        tracing::error!(error = %e, full, "photo store failure");
+        if full {
+            ApiError::InsufficientStorage {
+                retry_after_secs: 60,
+            }
+        } else {
+            ApiError::Unavailable {
+                retry_after_secs: 5,
+            }
         }
     }
 

@@ -18,6 +18,8 @@ struct Fake {
     log: Vec<Change>,
     /// Failures to answer with, in order, before acting normally.
     fail: VecDeque<TransportError>,
+    /// Failures to answer photo uploads with, first, before `fail`.
+    fail_uploads: VecDeque<TransportError>,
     /// Answer 401 until the token is refreshed.
     expired: bool,
     refreshes: usize,
@@ -36,6 +38,7 @@ impl Fake {
             results: HashMap::new(),
             log: Vec::new(),
             fail: VecDeque::new(),
+            fail_uploads: VecDeque::new(),
             expired: false,
             refreshes: 0,
             pushes: Vec::new(),
@@ -52,7 +55,11 @@ impl Fake {
 impl Transport for Fake {
     /// Verifies the hash like the server (`422` on a mismatch) and stores once.
     fn put_blob(&mut self, sha256: &str, bytes: &[u8]) -> Result<(), TransportError> {
-        if let Some(e) = self.fail.pop_front() {
+        if let Some(e) = self
+            .fail_uploads
+            .pop_front()
+            .or_else(|| self.fail.pop_front())
+        {
             return Err(e);
         }
         if self.expired {
@@ -605,7 +612,42 @@ fn http_answers_map_to_what_the_engine_does_next() {
     assert_eq!(T::from_status(426, "", 1), T::UpgradeRequired);
     assert_eq!(T::from_status(503, "", 30), T::RetryAfter(30));
     assert_eq!(T::from_status(429, "", 5), T::RetryAfter(5));
+    assert_eq!(T::from_status(507, "", 60), T::RetryAfter(60));
+    assert_eq!(
+        T::from_status(500, "", 0),
+        T::RetryAfter(1),
+        "every 5xx is retried"
+    );
     assert!(matches!(T::from_status(422, "bad", 1), T::Rejected(_)));
+}
+
+#[test]
+fn a_photo_is_kept_through_a_full_store_and_server_errors_until_it_is_stored() {
+    use TransportError as T;
+    let file = TempFile::new();
+    let mut server = Fake::new();
+    let mut e = Engine::open(file.path(), opts()).unwrap();
+    let photo = b"\x89PNG\r\n\x1a\n a full disk".to_vec();
+    let hash = e.add_photo(&photo).unwrap();
+    // The store is full, then the server fails once more, then space is freed.
+    let mut now = 0;
+    for answer in [
+        T::from_status(507, "store full", 60),
+        T::from_status(500, "oops", 0),
+    ] {
+        server.fail_uploads.push_back(answer);
+        assert!(
+            e.sync(&mut server, now).is_err(),
+            "the round does not complete"
+        );
+        assert_eq!(e.photos().unwrap()[&hash], "pending", "the photo is kept");
+        now += 10_000_000;
+    }
+    assert_eq!(server.uploads, 0, "neither failed attempt stored it");
+    let report = e.sync(&mut server, now).unwrap();
+    assert!(report.complete);
+    assert_eq!(e.photos().unwrap()[&hash], "uploaded");
+    assert_eq!(server.blobs[&hash], photo, "it arrived");
 }
 
 #[test]

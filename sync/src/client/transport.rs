@@ -14,7 +14,8 @@ pub enum TransportError {
     /// `401`: the access token expired. Refresh it and replay the same ids; never drop.
     #[error("unauthorized")]
     Unauthorized,
-    /// `503`/`429`: the server asks to wait this many seconds.
+    /// `429` or any `5xx` (`503` unavailable, `507` photo store full, `500`): wait this
+    /// many seconds (the server's `Retry-After`, else 1) and try again; nothing is dropped.
     #[error("retry after {0} s")]
     RetryAfter(u64),
     /// `409`: the first unapplied id the server expects.
@@ -23,7 +24,7 @@ pub enum TransportError {
     /// `426`: this app is too old. Keep the queue and stop until updated.
     #[error("upgrade required")]
     UpgradeRequired,
-    /// Any other 4xx: a client bug. Keep the queue and surface it.
+    /// Any other 4xx: a permanent refusal. Keep the queue and surface it.
     #[error("rejected by the server: {0}")]
     Rejected(String),
 }
@@ -42,7 +43,7 @@ impl TransportError {
                 None => TransportError::Rejected(body.to_owned()),
             },
             426 => TransportError::UpgradeRequired,
-            429 | 503 => TransportError::RetryAfter(retry_after),
+            429 | 500..=599 => TransportError::RetryAfter(retry_after.max(1)),
             _ => TransportError::Rejected(format!("{status}: {body}")),
         }
     }
