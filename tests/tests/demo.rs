@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use patrol_tests::{Backend, TestApp, TestDb};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_patrol-test-server");
 
@@ -142,4 +142,201 @@ async fn demo_seeds_the_district_once_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_seeds_the_district_once_on_postgres() {
     seeded(Backend::Postgres).await;
+}
+
+/// The password `patrol demo` printed for `login`.
+fn password_in(printed: &str, login: &str) -> String {
+    printed
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(login))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("{login} not printed:\n{printed}"))
+        .to_owned()
+}
+
+/// A point inside the community an officer covers: the mean of its boundary's corners.
+async fn inside_community_of(app: &TestApp, token: &str) -> (f64, f64) {
+    let me = app.get("/api/v1/me").token(token).send().await;
+    let code = me.body["communities"][0].as_str().unwrap().to_owned();
+    let community = app
+        .get(&format!("/api/v1/communities/{code}"))
+        .token(token)
+        .send()
+        .await;
+    let ring = &community.body["boundary"]["coordinates"][0][0];
+    let (mut lat, mut lon, mut n) = (0.0, 0.0, 0.0);
+    for p in ring.as_array().unwrap().iter().skip(1) {
+        lon += p[0].as_f64().unwrap();
+        lat += p[1].as_f64().unwrap();
+        n += 1.0;
+    }
+    (lat / n, lon / n)
+}
+
+async fn office(backend: Backend) {
+    let Some(db) = TestDb::create(backend) else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    let printed = demo(db.url());
+    let db = std::sync::Arc::new(db);
+    let app = TestApp::start_on(db.clone(), patrol_tests::test_config(&db), backend).await;
+    let login = |l: &'static str| {
+        let password = password_in(&printed, l);
+        let app = &app;
+        async move { app.login(l, &password).await }
+    };
+    let officer = login("officer01").await;
+    let leader = login("leader1").await;
+    let staff = login("staff01").await;
+    let office = login("lianxiban").await;
+    let water = login("dept.water").await;
+    let power = login("dept.power").await;
+    let officer_id = app.get("/api/v1/me").token(&officer).send().await.body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A community's problem, reported, dispatched to its officer and started.
+    let (lat, lon) = inside_community_of(&app, &officer).await;
+    let res = app
+        .post("/api/v1/cases")
+        .token(&officer)
+        .json(json!({
+            "case_id": uuid::Uuid::now_v7().to_string(),
+            "category_code": "garbage_piles",
+            "description": "小区门口地下管网破裂，污水外溢",
+            "lat": lat,
+            "lon": lon,
+        }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let case = res.body["case"]["id"].as_str().unwrap().to_owned();
+    let step = |token: &str, body: Value| {
+        let (app, case, token) = (&app, case.clone(), token.to_owned());
+        async move {
+            let res = app
+                .post(&format!("/api/v1/cases/{case}/transitions"))
+                .token(&token)
+                .json(body.clone())
+                .send()
+                .await;
+            assert_eq!(res.status, 200, "{body}: {}", res.text);
+            res.body
+        }
+    };
+    if res.body["case"]["status"] == "reported" {
+        step(&leader, json!({"command": "accept"})).await;
+    }
+    if res.body["case"]["handler_id"] != officer_id.as_str() {
+        step(
+            &leader,
+            json!({"command": "dispatch", "to": {"officer": officer_id}}),
+        )
+        .await;
+    }
+    step(&officer, json!({"command": "start"})).await;
+    let res = app
+        .post(&format!("/api/v1/cases/{case}/escalate"))
+        .token(&officer)
+        .json(json!({"reason": "需要自来水公司和供电公司联合处置"}))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let escalation = res.body["id"].as_str().unwrap().to_owned();
+
+    // The office sees its queue and tasks two departments.
+    let queue = app
+        .get("/api/v1/escalations?status=pending")
+        .token(&office)
+        .send()
+        .await;
+    assert_eq!(
+        queue.status, 200,
+        "the office reads its queue: {}",
+        queue.text
+    );
+    assert_eq!(queue.body.as_array().unwrap().len(), 1, "{}", queue.text);
+    let res = app
+        .post(&format!("/api/v1/escalations/{escalation}/decide"))
+        .token(&office)
+        .json(json!({
+            "departments": ["dept.water", "dept.power"],
+            "instructions": "各自抢修并回复",
+            "due_hours": 24,
+        }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "the office decides: {}", res.text);
+    assert_eq!(res.body["tasks"].as_array().unwrap().len(), 2);
+    // The office is not a department that can be tasked.
+    let people = app
+        .get("/api/v1/users?role=department&limit=100")
+        .token(&login("admin").await)
+        .send()
+        .await;
+    let offices: Vec<&Value> = people.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["joint_office"] == true)
+        .collect();
+    assert_eq!(offices.len(), 1, "{}", people.text);
+    assert_eq!(offices[0]["login"], "lianxiban");
+    assert!(
+        people.body["items"].as_array().unwrap().len() >= 4,
+        "the demo seeds departments: {}",
+        people.text
+    );
+
+    // Each department does its part.
+    for token in [&water, &power] {
+        let mine = app
+            .get("/api/v1/department-tasks?status=open")
+            .token(token)
+            .send()
+            .await;
+        let tasks = mine.body.as_array().unwrap();
+        assert_eq!(tasks.len(), 1, "{}", mine.text);
+        let task = tasks[0]["id"].as_str().unwrap();
+        let res = app
+            .post(&format!("/api/v1/department-tasks/{task}/complete"))
+            .token(token)
+            .json(json!({"response": "已抢修完毕", "evidence": ["管道已更换"]}))
+            .send()
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+    }
+
+    // And back: the officer resolves, the community verifies, the case closes.
+    step(
+        &officer,
+        json!({"command": "resolve", "evidence": ["管网修复，路面清理完毕"], "note": ""}),
+    )
+    .await;
+    let closed = step(
+        &staff,
+        json!({"command": "verify", "passed": true, "outcome": "fixed", "note": ""}),
+    )
+    .await;
+    assert_eq!(closed["case"]["status"], "closed", "{closed}");
+    assert_eq!(closed["escalations"][0]["status"], "done", "{closed}");
+    let report = app
+        .get("/api/v1/reports/departments")
+        .token(&office)
+        .send()
+        .await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    assert_eq!(report.body.as_array().unwrap().len(), 2, "{}", report.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_joint_office_tasks_two_departments_and_the_case_comes_back_on_sqlite() {
+    office(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_joint_office_tasks_two_departments_and_the_case_comes_back_on_postgres() {
+    office(Backend::Postgres).await;
 }

@@ -327,6 +327,7 @@ pub async fn verify_registration(
                     password_hash: pending.password_hash,
                     squad_id: None,
                     department_name: None,
+                    joint_office: false,
                     active: true,
                     created_by: None,
                     created_at: now,

@@ -22,6 +22,9 @@ pub struct UserRow {
     pub created_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The district joint-meeting office (区联席办): a department account that decides
+    /// escalations and tasks the other departments.
+    pub joint_office: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
