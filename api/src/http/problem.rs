@@ -57,6 +57,7 @@ impl ApiError {
             ApiError::MutationGap { .. } => ("mutation-gap", "Mutation ids are not contiguous"),
             ApiError::UpgradeRequired => ("upgrade-required", "Update the app to sync"),
             ApiError::Unavailable { .. } => ("unavailable", "Temporarily unavailable"),
+            ApiError::NotConfigured(_) => ("not-configured", "Not configured on this server"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -101,7 +102,9 @@ impl ResponseError for ApiError {
             }
             ApiError::MutationGap { .. } => StatusCode::CONFLICT,
             ApiError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::NotConfigured(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
