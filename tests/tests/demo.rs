@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use chrono::Datelike;
 use patrol_tests::{Backend, TestApp, TestDb};
 use serde_json::{Value, json};
 
@@ -339,4 +340,178 @@ async fn the_demo_joint_office_tasks_two_departments_and_the_case_comes_back_on_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_joint_office_tasks_two_departments_and_the_case_comes_back_on_postgres() {
     office(Backend::Postgres).await;
+}
+
+/// The demo has something for every view: pairings begun long enough ago that
+/// yesterday's visit counts towards this or last week's compliance, staff with phone
+/// numbers in the personnel list, and departments beside the office.
+async fn lived_in(backend: Backend) {
+    let Some(db) = TestDb::create(backend) else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    let printed = demo(db.url());
+    let db = std::sync::Arc::new(db);
+    let app = TestApp::start_on(db.clone(), patrol_tests::test_config(&db), backend).await;
+    let officer = app
+        .login("officer01", &password_in(&printed, "officer01"))
+        .await;
+    let leader = app
+        .login("leader1", &password_in(&printed, "leader1"))
+        .await;
+    let me = app.get("/api/v1/me").token(&officer).send().await;
+    let community = me.body["communities"][0].as_str().unwrap().to_owned();
+    let (lat, lon) = inside_community_of(&app, &officer).await;
+    let yesterday = chrono::Utc::now() - chrono::Duration::hours(26);
+    let res = app
+        .post("/api/v1/visits")
+        .token(&officer)
+        .json(json!({
+            "visit_id": uuid::Uuid::now_v7().to_string(),
+            "community_code": community,
+            "started_at": yesterday.to_rfc3339(),
+            "ended_at": (yesterday + chrono::Duration::minutes(25)).to_rfc3339(),
+            "fixes": [{"at": yesterday.to_rfc3339(), "lat": lat, "lon": lon, "accuracy_m": 8.0}],
+            "photos": [format!("{:064x}", 7)],
+            "met": ["resident"],
+            "purpose": "入户走访",
+            "class_721": "service",
+        }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert!(
+        !res.body["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "NOT_ASSIGNED"),
+        "yesterday lies inside the demo's pairing: {}",
+        res.text
+    );
+    assert_eq!(res.body["status"], "verified", "{}", res.text);
+    let iso = yesterday
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .iso_week();
+    let week = format!("{}-W{:02}", iso.year(), iso.week());
+    let rows = app
+        .get(&format!(
+            "/api/v1/compliance?week={week}&community_code={community}"
+        ))
+        .token(&leader)
+        .send()
+        .await;
+    assert_eq!(rows.status, 200, "{}", rows.text);
+    let counted: usize = rows
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["counted"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(counted, 1, "yesterday's visit counts: {}", rows.text);
+
+    let personnel = app
+        .get("/api/v1/personnel?limit=200")
+        .token(&leader)
+        .send()
+        .await;
+    assert_eq!(personnel.status, 200, "{}", personnel.text);
+    for c in personnel.body["items"].as_array().unwrap() {
+        for o in c["officers"].as_array().unwrap() {
+            assert!(o["phone"].is_string(), "officers have phones: {o}");
+        }
+    }
+    let squads = app.get("/api/v1/squads").token(&leader).send().await;
+    assert_eq!(squads.status, 200, "{}", squads.text);
+    assert_eq!(squads.body.as_array().unwrap().len(), 7, "{}", squads.text);
+    let in_squads = app
+        .with_conn(|conn| {
+            use diesel::prelude::*;
+            use patrol_api::db::schema::users;
+            users::table
+                .filter(users::role.eq("officer"))
+                .filter(users::squad_id.is_not_null())
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(
+        in_squads, 35,
+        "every demo officer is in their street's squad"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_counts_yesterdays_visit_and_has_phones_squads_and_departments_on_sqlite() {
+    lived_in(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_counts_yesterdays_visit_and_has_phones_squads_and_departments_on_postgres() {
+    lived_in(Backend::Postgres).await;
+}
+
+/// `patrol user list` shows the accounts and `patrol user reset-password` prints a new
+/// password once: the old one stops working, the new one signs in.
+async fn user_commands(backend: Backend) {
+    let Some(db) = TestDb::create(backend) else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    let printed = demo(db.url());
+    let patrol = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("DATABASE_URL", db.url())
+            .env("PATROL_JWT_SECRET", patrol_tests::TEST_SECRET)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run patrol");
+        assert!(
+            out.status.success(),
+            "patrol {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let list = patrol(&["user", "list", "--role", "department"]);
+    let office = list
+        .lines()
+        .find(|l| l.starts_with("lianxiban "))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(office.contains("joint"), "{list}");
+    assert!(list.lines().any(|l| l.starts_with("dept.water ")), "{list}");
+    assert!(!list.contains("officer01"), "only the role asked: {list}");
+    let reset = patrol(&["user", "reset-password", "--login", "officer01"]);
+    let new_password = reset
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_else(|| panic!("{reset}"))
+        .to_owned();
+    let old_password = password_in(&printed, "officer01");
+    assert_ne!(new_password, old_password);
+
+    let db = std::sync::Arc::new(db);
+    let app = TestApp::start_on(db.clone(), patrol_tests::test_config(&db), backend).await;
+    let old = app
+        .post("/api/v1/auth/login")
+        .json(json!({"login": "officer01", "password": old_password}))
+        .send()
+        .await;
+    assert_eq!(old.status, 401, "{}", old.text);
+    app.login("officer01", &new_password).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patrol_user_lists_accounts_and_resets_a_password_on_sqlite() {
+    user_commands(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patrol_user_lists_accounts_and_resets_a_password_on_postgres() {
+    user_commands(Backend::Postgres).await;
 }
