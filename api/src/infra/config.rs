@@ -186,11 +186,13 @@ impl Config {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// The database: `sqlite://PATH` (an absolute path is `sqlite:///var/lib/patrol.db`),
-    /// `postgres://...` or `postgresql://...`; any other scheme is refused.
+    /// `postgres://...` or `postgresql://...`; any other scheme is refused. (Its value is
+    /// not shown here: a URL may carry a password.)
     #[arg(
         long,
         env = "DATABASE_URL",
         default_value = "sqlite://patrol.db",
+        hide_env_values = true,
         global = true
     )]
     pub database_url: String,
@@ -270,7 +272,7 @@ pub struct Settings {
     #[arg(long, env = "PATROL_SMS_SENDER", global = true)]
     pub sms_sender: Option<String>,
     /// The SMS gateway's endpoint: the server POSTs `{"to", "text"}` JSON to it.
-    #[arg(long, env = "PATROL_SMS_URL", global = true)]
+    #[arg(long, env = "PATROL_SMS_URL", hide_env_values = true, global = true)]
     pub sms_url: Option<String>,
     /// Bearer token for the SMS gateway.
     #[arg(long, env = "PATROL_SMS_TOKEN", hide_env_values = true, global = true)]
