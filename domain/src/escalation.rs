@@ -4,7 +4,8 @@
 //! close until every task is done; each department's response time is reported apart.
 //!
 //! The joint-meeting office and the departments it coordinates are both `department`
-//! accounts: the office is the one without a department name.
+//! accounts: the office is the one marked as such (`joint_office`), and every other one
+//! names its department.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;

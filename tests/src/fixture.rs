@@ -196,8 +196,9 @@ pub fn seed(url: &str) {
         (DEPARTMENT, "department", vec![]),
     ];
     for (login, role, covers) in staff {
-        let new =
-            NewUser::parse(login, role, &format!("{login} name"), None, None).expect("new user");
+        let new = NewUser::parse(login, role, &format!("{login} name"), None, None)
+            .and_then(|n| n.joint_office(login == DEPARTMENT))
+            .expect("new user");
         let row = insert_staff(&mut conn, new, HASH.clone(), None).expect("insert staff");
         for code in covers {
             assign(&mut conn, &row.id, code, None, None).expect("assign");
@@ -219,6 +220,7 @@ pub fn seed(url: &str) {
                 password_hash: HASH.clone(),
                 squad_id: None,
                 department_name: None,
+                joint_office: false,
                 active: true,
                 created_by: None,
                 created_at: now,

@@ -208,13 +208,34 @@ impl TestApp {
         store: Option<Arc<dyn patrol_api::infra::blobs::BlobStore>>,
     ) -> TestApp {
         let codes = Arc::new(MemorySender::default());
-        let app = tokio::task::spawn_blocking({
-            let codes = codes.clone();
-            move || Application::build_with_store(cfg, codes, store)
-        })
-        .await
-        .expect("build task")
-        .expect("server builds");
+        Self::start_with_sender(db, cfg, backend, codes.clone(), codes, store).await
+    }
+
+    /// Spawns a server on a fresh database whose one-time codes go through `sender`
+    /// (`codes` then stays empty); `None` when the backend is not configured.
+    pub async fn spawn_with_sender(
+        backend: Backend,
+        sender: Arc<dyn patrol_api::infra::otp::CodeSender>,
+    ) -> Option<TestApp> {
+        let db = Arc::new(TestDb::create(backend)?);
+        let cfg = test_config(&db);
+        let codes = Arc::new(MemorySender::default());
+        Some(Self::start_with_sender(db, cfg, backend, codes, sender, None).await)
+    }
+
+    async fn start_with_sender(
+        db: Arc<TestDb>,
+        cfg: Config,
+        backend: Backend,
+        codes: Arc<MemorySender>,
+        sender: Arc<dyn patrol_api::infra::otp::CodeSender>,
+        store: Option<Arc<dyn patrol_api::infra::blobs::BlobStore>>,
+    ) -> TestApp {
+        let app =
+            tokio::task::spawn_blocking(move || Application::build_with_store(cfg, sender, store))
+                .await
+                .expect("build task")
+                .expect("server builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = tokio::spawn(app.run());
         TestApp {

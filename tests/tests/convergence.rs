@@ -594,6 +594,7 @@ fn accounts(pool: &db::Pool) -> (Vec<Account>, Vec<Account>, Account) {
                     password_hash: "unused".into(),
                     squad_id: None,
                     department_name: None,
+                    joint_office: false,
                     active: true,
                     created_by: None,
                     created_at: now,

@@ -273,7 +273,77 @@ async fn push_and_pull_refuse_a_client_id_that_is_not_a_uuid(app: TestApp) {
     assert_eq!(res.status, 200, "{}", res.text);
 }
 
+/// The value of one sample line of a metrics page (`name{labels} value`).
+fn sample(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} missing:\n{page}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `/metrics` carries sync figures (mutations by outcome, conflicts, pull pages and
+/// changes), job runs and the database pool, not only HTTP counters.
+async fn metrics_carry_sync_job_and_pool_figures(app: TestApp) {
+    app.seed_fixture().await;
+    let officer = app.login_as("officer").await;
+    let mut device = patrol_tests::device::Device::new(&officer);
+    device.queue(
+        "case.report",
+        json!({"case_id": uuid::Uuid::now_v7().to_string(), "category_code": "nope", "description": "x", "lat": 36.605, "lon": 101.802}),
+    );
+    device.queue(
+        "case.report",
+        json!({"case_id": uuid::Uuid::now_v7().to_string(), "category_code": "garbage_pile", "description": "垃圾堆放在楼道口", "lat": 36.605, "lon": 101.802}),
+    );
+    let res = device.push(&app).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let pulled = device.pull_all(&app).await;
+    let page = metrics(&app).await;
+    assert_eq!(
+        sample(&page, "patrol_sync_mutations_total{outcome=\"applied\"}"),
+        1.0
+    );
+    assert_eq!(
+        sample(&page, "patrol_sync_mutations_total{outcome=\"rejected\"}"),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "patrol_sync_mutations_total{outcome=\"applied_with_conflict\"}"
+        ),
+        0.0
+    );
+    assert_eq!(
+        sample(&page, "patrol_sync_conflicts_total"),
+        1.0,
+        "the rejection's conflict"
+    );
+    assert!(sample(&page, "patrol_sync_pull_pages_total") >= 1.0);
+    assert!(sample(&page, "patrol_sync_pull_changes_total") >= pulled.len() as f64);
+    assert_eq!(
+        sample(&page, "patrol_db_pool_max_connections"),
+        4.0,
+        "the test pool size"
+    );
+    assert!(sample(&page, "patrol_db_pool_connections") >= 1.0);
+    sample(&page, "patrol_db_pool_idle_connections");
+    for job in [
+        "purge_expired_credentials",
+        "weekly_compliance_points",
+        "compact_change_log",
+    ] {
+        sample(
+            &page,
+            &format!("patrol_job_runs_total{{job=\"{job}\",result=\"ok\"}}"),
+        );
+    }
+}
+
 on_both_backends!(
+    metrics_carry_sync_job_and_pool_figures,
     push_and_pull_refuse_a_client_id_that_is_not_a_uuid,
     junk_requests_leave_the_metrics_series_count_unchanged,
     metrics_are_served_only_with_their_token,

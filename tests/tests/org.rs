@@ -417,7 +417,49 @@ async fn paging_walks_every_community_once(app: TestApp) {
     assert_eq!(res.status, 400);
 }
 
+/// An admin makes the joint-meeting office by its flag, not by leaving out a department
+/// name: the office may carry a name, other departments must, and no other role can be
+/// the office.
+async fn the_joint_office_is_a_flag_and_departments_are_named(app: TestApp) {
+    app.seed_fixture().await;
+    let admin = app.login_as("admin").await;
+    let create = |body: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.post("/api/v1/users")
+                .token(&admin)
+                .json(body)
+                .send()
+                .await
+        }
+    };
+    let res = create(json!({"login": "office2", "role": "department", "display_name": "区联席办",
+        "password": "office-password", "department_name": "区城市管理联席会议办公室", "joint_office": true}))
+    .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["joint_office"], true);
+    let res = create(
+        json!({"login": "dept.noname", "role": "department", "display_name": "某部门",
+        "password": "dept-password"}),
+    )
+    .await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(res.body["field"], "department_name");
+    let res = create(
+        json!({"login": "officer.office", "role": "officer", "display_name": "队员",
+        "password": "officer-password", "joint_office": true}),
+    )
+    .await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(res.body["field"], "joint_office");
+    // The named office acts as the office.
+    let office = app.login("office2", "office-password").await;
+    let queue = app.get("/api/v1/escalations").token(&office).send().await;
+    assert_eq!(queue.status, 200, "{}", queue.text);
+}
+
 on_both_backends!(
+    the_joint_office_is_a_flag_and_departments_are_named,
     bad_input_gets_a_problem_naming_the_field_and_changes_nothing,
     points_are_placed_in_community_and_grid_cell_in_every_crs,
     reads_by_code_check_scope,

@@ -238,6 +238,13 @@ pub async fn register(
     display_name: Option<&str>,
     address: &str,
 ) -> ApiResult<()> {
+    if !state.codes.configured() {
+        return Err(ApiError::NotConfigured(
+            "no code sender configured: residents cannot register until the server has an SMS \
+             gateway (PATROL_SMS_URL)"
+                .into(),
+        ));
+    }
     let phone = parse_phone("phone", phone)?;
     check_password(&password)?;
     let display_name = match display_name {
@@ -274,7 +281,7 @@ pub async fn register(
         })
         .await?;
     if !exists {
-        state.codes.send(&phone, &code).map_err(|e| {
+        state.codes.send(&phone, &code).await.map_err(|e| {
             tracing::error!(error = %e, "one-time code not sent");
             ApiError::Unavailable {
                 retry_after_secs: 30,
@@ -327,6 +334,7 @@ pub async fn verify_registration(
                     password_hash: pending.password_hash,
                     squad_id: None,
                     department_name: None,
+                    joint_office: false,
                     active: true,
                     created_by: None,
                     created_at: now,

@@ -5,7 +5,7 @@ use patrol_domain::seed::{self, DemoDistrict};
 
 use crate::auth::password::hash_blocking;
 use crate::auth::random_token;
-use crate::commands::people::assign;
+use crate::commands::people::assign_from;
 use crate::db::ids::{new_id, now_ms};
 use crate::db::store::{
     self, CategoryRow, CommunityRow, CompoundRow, DistrictRow, DutyRow, GridCellRow, SquadRow,
@@ -37,10 +37,30 @@ fn person_name(i: usize) -> String {
     )
 }
 
+/// How long before seeding the demo's pairings began: long enough that visits from the
+/// past weeks (yesterday's too) fall inside an officer's assignment.
+const PAIRED_DAYS_AGO: i64 = 90;
+
+/// Departments the demo's joint-meeting office tasks: (login, department name).
+pub const DEMO_DEPARTMENTS: [(&str, &str); 5] = [
+    ("dept.water", "自来水公司"),
+    ("dept.power", "供电公司"),
+    ("dept.gas", "燃气公司"),
+    ("dept.housing", "区住房和城乡建设局"),
+    ("dept.greening", "区园林绿化局"),
+];
+
 struct PlannedUser {
     row: UserRow,
     password: String,
     covers: Vec<String>,
+    /// The street whose squad (执法中队) the account belongs to.
+    squad_street: Option<String>,
+}
+
+/// A demo staff phone number: `1390972NNNN`, distinct per account.
+fn staff_phone(n: usize) -> Option<String> {
+    Some(format!("1390972{:04}", n % 10_000))
 }
 
 fn planned(
@@ -63,6 +83,7 @@ fn planned(
             password_hash: hash_blocking(&password)?,
             squad_id: None,
             department_name: dept.map(str::to_owned),
+            joint_office: false,
             active: true,
             created_by: None,
             created_at: now,
@@ -70,15 +91,22 @@ fn planned(
         },
         password,
         covers,
+        squad_street: None,
     })
 }
 
-/// The accounts of the demo: 35 officers and 35 party members one-to-one with the
-/// communities, bureau leaders each covering two streets, community staff, residents, the
-/// joint-meeting office and an admin.
+/// The accounts of the demo: 35 officers (each in their street's squad) and 35 party
+/// members one-to-one with the communities, bureau leaders each covering two streets,
+/// community staff, residents, the joint-meeting office, the departments it tasks and an
+/// admin. Staff have phone numbers, so contact lists have something to show.
 fn plan_users(d: &DemoDistrict) -> Result<Vec<PlannedUser>, String> {
-    let communities: Vec<&seed::DemoCommunity> =
-        d.streets.iter().flat_map(|s| &s.communities).collect();
+    let communities: Vec<(&str, &seed::DemoCommunity)> = d
+        .streets
+        .iter()
+        .flat_map(|s| s.communities.iter().map(move |c| (s.code.as_str(), c)))
+        .collect();
+    let mut phones = 0..;
+    let mut phone = || phones.next().and_then(staff_phone);
     let mut users = Vec::new();
     users.push(planned(
         "admin",
@@ -88,21 +116,23 @@ fn plan_users(d: &DemoDistrict) -> Result<Vec<PlannedUser>, String> {
         None,
         vec![],
     )?);
-    for (i, c) in communities.iter().enumerate() {
+    for (i, (street, c)) in communities.iter().enumerate() {
         let n = i + 1;
-        users.push(planned(
+        let mut officer = planned(
             "officer",
             format!("officer{n:02}"),
             person_name(i),
-            None,
+            phone(),
             None,
             vec![c.code.clone()],
-        )?);
+        )?;
+        officer.squad_street = Some((*street).to_owned());
+        users.push(officer);
         users.push(planned(
             "party_member",
             format!("party{n:02}"),
             person_name(i + 40),
-            None,
+            phone(),
             None,
             vec![c.code.clone()],
         )?);
@@ -114,21 +144,23 @@ fn plan_users(d: &DemoDistrict) -> Result<Vec<PlannedUser>, String> {
             // An odd street out: its leader also covers the first street (包保 two each).
             covers.push(streets[0].to_owned());
         }
-        users.push(planned(
+        let mut leader = planned(
             "supervisor",
             format!("leader{}", i + 1),
             person_name(i + 80),
-            None,
+            phone(),
             None,
             covers,
-        )?);
+        )?;
+        leader.squad_street = pair.first().map(|s| (*s).to_owned());
+        users.push(leader);
     }
-    for (i, c) in communities.iter().take(3).enumerate() {
+    for (i, (_, c)) in communities.iter().take(3).enumerate() {
         users.push(planned(
             "community_staff",
             format!("staff{:02}", i + 1),
             person_name(i + 90),
-            None,
+            phone(),
             None,
             vec![c.code.clone()],
         )?);
@@ -144,19 +176,36 @@ fn plan_users(d: &DemoDistrict) -> Result<Vec<PlannedUser>, String> {
             vec![],
         )?);
     }
-    users.push(planned(
+    let mut office = planned(
         "department",
         "lianxiban".into(),
         "区联席办".into(),
-        None,
+        phone(),
         Some("区城市管理联席会议办公室"),
         vec![],
-    )?);
+    )?;
+    office.row.joint_office = true;
+    users.push(office);
+    for (login, name) in DEMO_DEPARTMENTS {
+        users.push(planned(
+            "department",
+            login.into(),
+            name.into(),
+            phone(),
+            Some(name),
+            vec![],
+        )?);
+    }
     Ok(users)
 }
 
-fn insert_org(conn: &mut DbConn, d: &DemoDistrict) -> ApiResult<()> {
+/// Inserts the organisation; returns each street's squad id by street code.
+fn insert_org(
+    conn: &mut DbConn,
+    d: &DemoDistrict,
+) -> ApiResult<std::collections::HashMap<String, String>> {
     let now = now_ms();
+    let mut squads = std::collections::HashMap::new();
     let district_id = new_id();
     store::insert_district(
         conn,
@@ -184,10 +233,12 @@ fn insert_org(conn: &mut DbConn, d: &DemoDistrict) -> ApiResult<()> {
                 updated_at: now,
             },
         )?;
+        let squad_id = new_id();
+        squads.insert(s.code.clone(), squad_id.clone());
         store::insert_squad(
             conn,
             &SquadRow {
-                id: new_id(),
+                id: squad_id,
                 street_id: Some(street_id.clone()),
                 code: format!("{}-SQ", s.code),
                 name: format!(
@@ -308,7 +359,7 @@ fn insert_org(conn: &mut DbConn, d: &DemoDistrict) -> ApiResult<()> {
             },
         )?;
     }
-    Ok(())
+    Ok(squads)
 }
 
 /// Seeds the demo district unless the database already has a district. Returns the new
@@ -325,13 +376,30 @@ pub fn seed_demo(conn: &mut DbConn) -> ApiResult<Option<Vec<DemoLogin>>> {
         if store::district(conn)?.is_some() {
             return Ok(None);
         }
-        insert_org(conn, &district)?;
+        let squads = insert_org(conn, &district)?;
+        let paired_since = now_ms() - PAIRED_DAYS_AGO * 24 * 3600 * 1000;
         let mut logins = Vec::with_capacity(users.len());
-        for u in users {
+        for mut u in users {
+            u.row.squad_id = u
+                .squad_street
+                .as_ref()
+                .and_then(|street| squads.get(street).cloned());
             store::insert_user(conn, &u.row)?;
             for code in &u.covers {
-                assign(conn, &u.row.id, code, Some("demo".into()), None)?;
+                assign_from(
+                    conn,
+                    &u.row.id,
+                    code,
+                    Some("demo".into()),
+                    None,
+                    paired_since,
+                )?;
             }
+            let covers = match (&u.row.department_name, u.row.joint_office) {
+                (_, true) => "joint-meeting office (区联席办)".to_owned(),
+                (Some(name), false) => name.clone(),
+                (None, false) => u.covers.join(","),
+            };
             logins.push(DemoLogin {
                 role: match u.row.role.as_str() {
                     "admin" => "admin",
@@ -344,7 +412,7 @@ pub fn seed_demo(conn: &mut DbConn) -> ApiResult<Option<Vec<DemoLogin>>> {
                 },
                 login: u.row.login,
                 password: u.password,
-                covers: u.covers.join(","),
+                covers,
             });
         }
         Ok(Some(logins))

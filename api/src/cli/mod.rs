@@ -4,7 +4,6 @@ pub mod demo;
 pub mod sim;
 
 use std::io::{BufRead, IsTerminal};
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -14,8 +13,9 @@ use crate::Application;
 use crate::auth::password::hash_blocking;
 use crate::commands::people::{NewUser, assign, insert_staff};
 use crate::db;
-use crate::infra::config::Config;
-use crate::infra::otp::LogSender;
+use crate::db::store;
+use crate::infra::config::{Config, Settings};
+use crate::infra::otp::sender_for;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,9 +23,15 @@ use crate::infra::otp::LogSender;
     version,
     about = "City management in the community: the patrol server"
 )]
+#[command(
+    after_help = "Every setting is a flag or its environment variable (the flag wins); \
+RUST_LOG sets the log filter (default info)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,7 +46,7 @@ pub enum Command {
     Migrate,
     /// Seed the demo district into an empty database and print its logins once.
     Demo,
-    /// Manage accounts.
+    /// Manage accounts: add, list, reset a password.
     User {
         #[command(subcommand)]
         command: UserCommand,
@@ -73,17 +79,38 @@ pub enum UserCommand {
         display_name: Option<String>,
         #[arg(long)]
         phone: Option<String>,
+        /// The department a department account stands for (required unless --joint-office).
+        #[arg(long)]
+        department_name: Option<String>,
+        /// Makes the department account the district joint-meeting office (区联席办).
+        #[arg(long)]
+        joint_office: bool,
         /// Community (or, for supervisors, street) codes to assign; repeatable.
         #[arg(long = "community")]
         communities: Vec<String>,
+    },
+    /// List accounts (login, role, name, active), oldest first.
+    List {
+        /// Only this role.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Give an account a new random password, printed once, and sign it out everywhere.
+    ResetPassword {
+        #[arg(long)]
+        login: String,
     },
 }
 
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal: a log file or a pipe gets plain text, so a
+    // demo's one-time codes read as they are.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()
@@ -133,33 +160,94 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-fn add_user(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Add {
-        role,
-        login,
-        display_name,
-        phone,
-        communities,
-    } = cmd;
-    let display = display_name.unwrap_or_else(|| login.clone());
-    let new = NewUser::parse(&login, &role, &display, phone.as_deref(), None)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let password = read_password()?;
-    let hash = hash_blocking(&password).map_err(|e| anyhow::anyhow!(e))?;
-    let pool = open(cfg)?;
-    let mut conn = pool.get()?;
-    let row = insert_staff(&mut conn, new, hash, None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    for code in communities {
-        assign(
-            &mut conn,
-            &row.id,
-            &code,
-            Some("patrol user add".into()),
-            None,
-        )
-        .map_err(|e| anyhow::anyhow!("{code}: {e}"))?;
+fn user(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add {
+            role,
+            login,
+            display_name,
+            phone,
+            department_name,
+            joint_office,
+            communities,
+        } => {
+            let display = display_name.unwrap_or_else(|| login.clone());
+            let new = NewUser::parse(
+                &login,
+                &role,
+                &display,
+                phone.as_deref(),
+                department_name.as_deref(),
+            )
+            .and_then(|n| n.joint_office(joint_office))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password = read_password()?;
+            let hash = hash_blocking(&password).map_err(|e| anyhow::anyhow!(e))?;
+            let pool = open(cfg)?;
+            let mut conn = pool.get()?;
+            let row =
+                insert_staff(&mut conn, new, hash, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for code in communities {
+                assign(
+                    &mut conn,
+                    &row.id,
+                    &code,
+                    Some("patrol user add".into()),
+                    None,
+                )
+                .map_err(|e| anyhow::anyhow!("{code}: {e}"))?;
+            }
+            println!("created {} ({}) id {}", row.login, row.role, row.id);
+        }
+        UserCommand::List { role } => {
+            if let Some(r) = &role {
+                r.parse::<patrol_domain::role::Role>()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            let pool = open(cfg)?;
+            let mut conn = pool.get()?;
+            println!(
+                "{:<16} {:<16} {:<8} {:<8} name",
+                "login", "role", "active", "office"
+            );
+            let mut after: Option<String> = None;
+            loop {
+                let page = store::list_users(&mut conn, role.as_deref(), after.as_deref(), 500)?;
+                for u in &page {
+                    println!(
+                        "{:<16} {:<16} {:<8} {:<8} {}{}",
+                        u.login,
+                        u.role,
+                        if u.active { "yes" } else { "no" },
+                        if u.joint_office { "joint" } else { "" },
+                        u.display_name,
+                        u.department_name
+                            .as_deref()
+                            .map(|d| format!(" ({d})"))
+                            .unwrap_or_default(),
+                    );
+                }
+                match page.last() {
+                    Some(last) if page.len() == 500 => after = Some(last.id.clone()),
+                    _ => break,
+                }
+            }
+        }
+        UserCommand::ResetPassword { login } => {
+            let pool = open(cfg)?;
+            let mut conn = pool.get()?;
+            let user = store::user_by_login(&mut conn, &login.trim().to_lowercase())?
+                .ok_or_else(|| anyhow::anyhow!("no account with login {login:?}"))?;
+            let password = crate::auth::random_token(12);
+            let hash = hash_blocking(&password).map_err(|e| anyhow::anyhow!(e))?;
+            db::write_tx(&mut conn, |conn| -> Result<(), db::StoreError> {
+                store::set_password_hash(conn, &user.id, &hash)?;
+                store::revoke_refresh_tokens_of_user(conn, &user.id, db::ids::now_ms())?;
+                Ok(())
+            })?;
+            println!("new password for {} (shown once): {password}", user.login);
+        }
     }
-    println!("created {} ({}) id {}", row.login, row.role, row.id);
     Ok(())
 }
 
@@ -168,8 +256,8 @@ pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Logging first: reading the configuration may already have something to say (a
     // generated secret).
-    init_logging(std::env::var("PATROL_LOG_FORMAT").is_ok_and(|v| v == "json"));
-    let cfg = Config::from_env()?;
+    init_logging(cli.settings.log_format == "json");
+    let cfg = Config::from_settings(&cli.settings)?;
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Migrate => {
             open(&cfg)?;
@@ -177,7 +265,7 @@ pub fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => run_demo(&cfg),
-        Command::User { command } => add_user(&cfg, command),
+        Command::User { command } => user(&cfg, command),
         Command::Sim {
             url,
             officers,
@@ -196,9 +284,19 @@ pub fn main() -> anyhow::Result<()> {
             if demo {
                 run_demo(&cfg)?;
             }
+            let codes = sender_for(
+                &cfg.code_sender,
+                demo,
+                crate::auth::session::REGISTRATION_CODE_TTL_SECS / 60,
+            )?;
+            if !codes.configured() {
+                tracing::warn!(
+                    "no code sender configured (PATROL_SMS_URL): residents cannot register"
+                );
+            }
             let system = actix_web::rt::System::new();
             system.block_on(async move {
-                let app = Application::build(cfg.clone(), Arc::new(LogSender))?;
+                let app = Application::build(cfg.clone(), codes)?;
                 tracing::info!(bind = %cfg.bind, port = app.port(), "serving");
                 app.run().await?;
                 tracing::info!("stopped");

@@ -26,8 +26,7 @@ pub const MAX_PHOTOS: usize = 20;
 pub struct Ctx {
     pub actor: Actor,
     pub scope: Scope,
-    /// The actor is the district joint-meeting office (a department account without a
-    /// department name).
+    /// The actor is the district joint-meeting office (its account's own flag).
     pub joint_office: bool,
     pub locator: Arc<Locator>,
     /// `(client_id, mutation_id)` when the command arrived through sync.
@@ -50,7 +49,7 @@ impl Ctx {
         user: &AuthUser,
     ) -> Result<Ctx, StoreError> {
         let joint_office = user.role == Role::Department
-            && store::user_by_id(conn, &user.id)?.is_some_and(|u| u.department_name.is_none());
+            && store::user_by_id(conn, &user.id)?.is_some_and(|u| u.joint_office);
         Ok(Ctx {
             actor: Actor {
                 user_id: user.id.clone(),

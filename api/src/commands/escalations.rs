@@ -152,9 +152,7 @@ pub fn decide(
             for (i, login) in args.departments.iter().enumerate() {
                 match store::user_by_login(conn, &login.trim().to_lowercase())? {
                     Some(u)
-                        if u.active
-                            && u.role == Role::Department.as_str()
-                            && u.department_name.is_some() =>
+                        if u.active && u.role == Role::Department.as_str() && !u.joint_office =>
                     {
                         ids.push(u.id)
                     }

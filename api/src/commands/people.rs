@@ -17,6 +17,8 @@ pub struct NewUser {
     pub display_name: String,
     pub phone: Option<String>,
     pub department_name: Option<String>,
+    /// The account is the district joint-meeting office (departments only).
+    pub joint_office: bool,
 }
 
 impl NewUser {
@@ -42,7 +44,21 @@ impl NewUser {
             department_name: department_name
                 .map(|d| parse_name("department_name", d))
                 .transpose()?,
+            joint_office: false,
         })
+    }
+
+    /// Marks the account as the joint-meeting office, or not. Only a department account
+    /// can be the office.
+    pub fn joint_office(mut self, joint_office: bool) -> Result<Self, DomainError> {
+        if joint_office && self.role != Role::Department {
+            return Err(DomainError::invalid(
+                "joint_office",
+                "only a department account can be the joint-meeting office",
+            ));
+        }
+        self.joint_office = joint_office;
+        Ok(self)
     }
 }
 
@@ -53,6 +69,15 @@ pub fn insert_staff(
     password_hash: String,
     actor: Option<&str>,
 ) -> ApiResult<UserRow> {
+    // The office assigns tasks to departments by their name: an unnamed department would
+    // be a task target nobody can tell apart.
+    if new.role == Role::Department && !new.joint_office && new.department_name.is_none() {
+        return Err(ApiError::Domain(DomainError::invalid(
+            "department_name",
+            "a department account names its department (or is the joint-meeting office, \
+             with joint_office: true)",
+        )));
+    }
     let now = now_ms();
     let row = UserRow {
         id: new_id(),
@@ -63,6 +88,7 @@ pub fn insert_staff(
         password_hash,
         squad_id: None,
         department_name: new.department_name,
+        joint_office: new.joint_office,
         active: true,
         created_by: actor.map(str::to_owned),
         created_at: now,
@@ -115,13 +141,26 @@ fn target_id(conn: &mut DbConn, kind: AssignmentKind, code: &str) -> ApiResult<S
     })
 }
 
-/// Starts an assignment. Shared by the API, the CLI and the demo seeder.
+/// Starts an assignment now. Shared by the API, the CLI and the demo seeder.
 pub fn assign(
     conn: &mut DbConn,
     user_id: &str,
     target_code: &str,
     reason: Option<String>,
     actor: Option<&str>,
+) -> ApiResult<AssignmentRow> {
+    assign_from(conn, user_id, target_code, reason, actor, now_ms())
+}
+
+/// Starts an assignment that began at `started_at` (ms): the demo's pairings began
+/// months ago, so yesterday's visits fall inside them.
+pub fn assign_from(
+    conn: &mut DbConn,
+    user_id: &str,
+    target_code: &str,
+    reason: Option<String>,
+    actor: Option<&str>,
+    started_at: i64,
 ) -> ApiResult<AssignmentRow> {
     write_tx(conn, |conn| {
         let target = store::user_by_id(conn, user_id)?
@@ -147,7 +186,7 @@ pub fn assign(
             kind: kind.as_str().into(),
             user_id: user_id.to_owned(),
             target_id,
-            started_at: now,
+            started_at: started_at.min(now),
             ended_at: None,
             assigned_by: actor.map(str::to_owned),
             ended_by: None,

@@ -106,6 +106,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        joint_office -> Bool,
     }
 }
 
@@ -698,6 +699,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "created_by",
             "created_at",
             "updated_at",
+            "joint_office",
         ],
     ),
     (

@@ -22,6 +22,9 @@ pub struct UserRow {
     pub created_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The district joint-meeting office (区联席办): a department account that decides
+    /// escalations and tasks the other departments.
+    pub joint_office: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -351,6 +354,21 @@ pub fn spend_refresh_token(
 }
 
 /// Revokes every token of a login (logout, or a spent token presented again).
+/// Revokes every refresh token of a user (a reset password signs them out everywhere).
+pub fn revoke_refresh_tokens_of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    at: i64,
+) -> StoreResult<usize> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(at))
+    .execute(conn)?)
+}
+
 pub fn revoke_refresh_family(conn: &mut DbConn, family_id: &str, at: i64) -> StoreResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table

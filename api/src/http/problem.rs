@@ -58,6 +58,7 @@ impl ApiError {
             ApiError::UpgradeRequired => ("upgrade-required", "Update the app to sync"),
             ApiError::Unavailable { .. } => ("unavailable", "Temporarily unavailable"),
             ApiError::InsufficientStorage { .. } => ("storage-full", "The photo store is full"),
+            ApiError::NotConfigured(_) => ("not-configured", "Not configured on this server"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -102,7 +103,9 @@ impl ResponseError for ApiError {
             }
             ApiError::MutationGap { .. } => StatusCode::CONFLICT,
             ApiError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::NotConfigured(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::InsufficientStorage { .. } => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

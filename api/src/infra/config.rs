@@ -52,6 +52,8 @@ pub struct Config {
     pub change_log_days: u32,
     /// Visits per officer, community and week, and their minimum spacing.
     pub compliance: patrol_domain::visit::CompliancePolicy,
+    /// How residents' one-time codes are sent.
+    pub code_sender: CodeSenderConfig,
 }
 
 /// Rate limits, per minute unless said otherwise.
@@ -106,24 +108,27 @@ impl Config {
             blob_dir: default_blob_dir(&database_url),
             blob_store_url: None,
             blob_max_bytes: crate::infra::blobs::DEFAULT_MAX_BYTES,
+            code_sender: CodeSenderConfig::None,
             database_url,
         }
     }
 
-    /// Reads `DATABASE_URL`, `PATROL_BIND`, `PATROL_JWT_SECRET`, `PATROL_LOG_FORMAT`,
-    /// `PATROL_POOL_SIZE`, `PATROL_JOBS`, `PATROL_BLOB_DIR`, `PATROL_BLOB_STORE`,
-    /// `PATROL_BLOB_MAX_BYTES`, `PATROL_METRICS_TOKEN`,
-    /// `PATROL_FOLLOW_UP_DAYS`, `PATROL_RESIDENT_DAILY_REPORTS` and `PATROL_CHANGE_LOG_DAYS`.
-    /// Without a secret on SQLite, one is generated and kept beside the database file
-    /// (mode 0600); PostgreSQL deployments run several servers, which must share a
-    /// secret, so there it is required.
+    /// Reads every setting from the environment alone (see [`Settings`]).
     pub fn from_env() -> anyhow::Result<Self> {
-        let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://patrol.db".into());
-        let database_url = DatabaseUrl::parse(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let secret = match std::env::var("PATROL_JWT_SECRET") {
-            Ok(s) if s.len() >= 32 => s.into_bytes(),
-            Ok(_) => bail!("PATROL_JWT_SECRET must be at least 32 characters"),
-            Err(_) => match database_url.backend {
+        Self::from_settings(&Settings::from_env()?)
+    }
+
+    /// Builds the configuration from the settings the command line and the environment
+    /// gave. Without a secret on SQLite, one is generated and kept beside the database
+    /// file (mode 0600); PostgreSQL deployments run several servers, which must share a
+    /// secret, so there it is required.
+    pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
+        let database_url =
+            DatabaseUrl::parse(&s.database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let secret = match &s.jwt_secret {
+            Some(s) if s.len() >= 32 => s.clone().into_bytes(),
+            Some(_) => bail!("PATROL_JWT_SECRET must be at least 32 characters"),
+            None => match database_url.backend {
                 Backend::Sqlite => local_secret(
                     Path::new(&database_url.target),
                     ".jwt-secret",
@@ -137,10 +142,10 @@ impl Config {
         };
         // The points ledger's signing key lives outside the database, so whoever can
         // rewrite the database cannot re-sign a rewritten history.
-        let ledger_key = match std::env::var("PATROL_LEDGER_KEY") {
-            Ok(k) if k.len() >= 32 => Some(k.into_bytes()),
-            Ok(_) => bail!("PATROL_LEDGER_KEY must be at least 32 characters"),
-            Err(_) => match database_url.backend {
+        let ledger_key = match &s.ledger_key {
+            Some(k) if k.len() >= 32 => Some(k.clone().into_bytes()),
+            Some(_) => bail!("PATROL_LEDGER_KEY must be at least 32 characters"),
+            None => match database_url.backend {
                 Backend::Sqlite => Some(local_secret(
                     Path::new(&database_url.target),
                     ".ledger-key",
@@ -151,50 +156,225 @@ impl Config {
         };
         let mut cfg = Config::new(database_url, secret);
         cfg.ledger_key = ledger_key;
-        cfg.metrics_token = match std::env::var("PATROL_METRICS_TOKEN") {
-            Ok(t) if t.len() >= 24 => Some(t),
-            Ok(_) => bail!("PATROL_METRICS_TOKEN must be at least 24 characters"),
-            Err(_) => None,
+        cfg.metrics_token = match &s.metrics_token {
+            Some(t) if t.len() >= 24 => Some(t.clone()),
+            Some(_) => bail!("PATROL_METRICS_TOKEN must be at least 24 characters"),
+            None => None,
         };
-        if let Ok(bind) = std::env::var("PATROL_BIND") {
-            cfg.bind = bind;
-        }
-        cfg.log_json = std::env::var("PATROL_LOG_FORMAT").is_ok_and(|v| v == "json");
-        if let Ok(size) = std::env::var("PATROL_POOL_SIZE") {
-            cfg.pool_size = size.parse().context("PATROL_POOL_SIZE must be a number")?;
-        }
-        if let Ok(jobs) = std::env::var("PATROL_JOBS") {
-            cfg.run_jobs = jobs != "off";
-        }
-        if let Ok(dir) = std::env::var("PATROL_BLOB_DIR") {
+        cfg.bind = s.bind.clone();
+        cfg.log_json = s.log_format == "json";
+        cfg.pool_size = s.pool_size;
+        cfg.run_jobs = s.jobs != "off";
+        if let Some(dir) = &s.blob_dir {
             cfg.blob_dir = PathBuf::from(dir);
         }
-        cfg.blob_store_url = std::env::var("PATROL_BLOB_STORE")
-            .ok()
-            .filter(|u| !u.is_empty());
-        if let Ok(days) = std::env::var("PATROL_FOLLOW_UP_DAYS") {
-            cfg.case_policy.follow_up_days = days
-                .parse()
-                .context("PATROL_FOLLOW_UP_DAYS must be a number of days")?;
+        cfg.blob_store_url = s.blob_store.clone().filter(|u| !u.is_empty());
+        cfg.case_policy.follow_up_days = s.follow_up_days;
+        cfg.case_policy.resident_daily_reports = s.resident_daily_reports;
+        if s.change_log_days == 0 {
+            bail!("PATROL_CHANGE_LOG_DAYS must be a positive number of days");
         }
-        if let Ok(n) = std::env::var("PATROL_RESIDENT_DAILY_REPORTS") {
-            cfg.case_policy.resident_daily_reports = n
-                .parse()
-                .context("PATROL_RESIDENT_DAILY_REPORTS must be a number")?;
-        }
-        if let Ok(days) = std::env::var("PATROL_CHANGE_LOG_DAYS") {
-            cfg.change_log_days = days
-                .parse()
-                .ok()
-                .filter(|d| *d > 0)
-                .context("PATROL_CHANGE_LOG_DAYS must be a positive number of days")?;
-        }
-        if let Ok(max) = std::env::var("PATROL_BLOB_MAX_BYTES") {
-            cfg.blob_max_bytes = max
-                .parse()
-                .context("PATROL_BLOB_MAX_BYTES must be a number of bytes")?;
-        }
+        cfg.change_log_days = s.change_log_days;
+        cfg.blob_max_bytes = s.blob_max_bytes;
+        cfg.code_sender = CodeSenderConfig::from_settings(s)?;
         Ok(cfg)
+    }
+}
+
+/// Every setting of the server, each from a flag or its environment variable (the flag
+/// wins). `patrol serve --help` lists them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// The database: `sqlite://PATH` (an absolute path is `sqlite:///var/lib/patrol.db`),
+    /// `postgres://...` or `postgresql://...`; any other scheme is refused. (Its value is
+    /// not shown here: a URL may carry a password.)
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://patrol.db",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: String,
+    /// The listen address (`host:port`).
+    #[arg(
+        long,
+        env = "PATROL_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+    /// Secret that signs access tokens, at least 32 characters. On SQLite without it, one
+    /// is generated beside the database; required on PostgreSQL. Prefer the variable: a
+    /// flag shows in the process list.
+    #[arg(long, env = "PATROL_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// Seeds the key that signs exported points-ledger heads, at least 32 characters
+    /// (generated beside a SQLite database).
+    #[arg(long, env = "PATROL_LEDGER_KEY", hide_env_values = true, global = true)]
+    pub ledger_key: Option<String>,
+    /// Bearer token a Prometheus scraper sends for /metrics (at least 24 characters);
+    /// unset, metrics are not served.
+    #[arg(
+        long,
+        env = "PATROL_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub metrics_token: Option<String>,
+    /// `text` or `json` logs.
+    #[arg(long, env = "PATROL_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+    /// Database connections per server.
+    #[arg(long, env = "PATROL_POOL_SIZE", default_value_t = 10, global = true)]
+    pub pool_size: u32,
+    /// `off` stops this server from running background jobs.
+    #[arg(long, env = "PATROL_JOBS", default_value = "on", global = true)]
+    pub jobs: String,
+    /// Where photo bytes are kept [default: beside the SQLite file, or ./patrol-blobs].
+    #[arg(long, env = "PATROL_BLOB_DIR", global = true)]
+    pub blob_dir: Option<String>,
+    /// `s3://bucket/prefix`: keep photo bytes in S3-compatible storage (credentials,
+    /// region and endpoint from the usual `AWS_*` variables).
+    #[arg(long, env = "PATROL_BLOB_STORE", global = true)]
+    pub blob_store: Option<String>,
+    /// Largest photo accepted, in bytes.
+    #[arg(long, env = "PATROL_BLOB_MAX_BYTES", default_value_t = crate::infra::blobs::DEFAULT_MAX_BYTES, global = true)]
+    pub blob_max_bytes: usize,
+    /// Days after closing in which a reporter may rate a case or say "not fixed".
+    #[arg(
+        long,
+        env = "PATROL_FOLLOW_UP_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub follow_up_days: u32,
+    /// Reports one resident may file online per district day.
+    #[arg(
+        long,
+        env = "PATROL_RESIDENT_DAILY_REPORTS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub resident_daily_reports: u32,
+    /// Days the sync change log keeps every change before compaction.
+    #[arg(
+        long,
+        env = "PATROL_CHANGE_LOG_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    pub change_log_days: u32,
+    /// How residents' one-time codes are sent: `http` (an SMS gateway, the default when
+    /// PATROL_SMS_URL is set) or `log` (written to the log: development only; also what
+    /// `serve --demo` uses without a gateway). Unset and without a gateway, registration
+    /// answers 503.
+    #[arg(long, env = "PATROL_SMS_SENDER", global = true)]
+    pub sms_sender: Option<String>,
+    /// The SMS gateway's endpoint: the server POSTs `{"to", "text"}` JSON to it.
+    #[arg(long, env = "PATROL_SMS_URL", hide_env_values = true, global = true)]
+    pub sms_url: Option<String>,
+    /// Bearer token for the SMS gateway.
+    #[arg(long, env = "PATROL_SMS_TOKEN", hide_env_values = true, global = true)]
+    pub sms_token: Option<String>,
+    /// User name for the SMS gateway (HTTP basic authentication, with PATROL_SMS_PASSWORD).
+    #[arg(long, env = "PATROL_SMS_USER", global = true)]
+    pub sms_user: Option<String>,
+    /// Password for the SMS gateway.
+    #[arg(
+        long,
+        env = "PATROL_SMS_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub sms_password: Option<String>,
+    /// The message; `{code}` is replaced by the code and `{minutes}` by its lifetime.
+    #[arg(long, env = "PATROL_SMS_TEMPLATE", default_value = DEFAULT_SMS_TEMPLATE, global = true)]
+    pub sms_template: String,
+}
+
+/// The text of a registration code message unless `PATROL_SMS_TEMPLATE` says otherwise.
+pub const DEFAULT_SMS_TEMPLATE: &str =
+    "【城管进社区】您的注册验证码为{code}，{minutes}分钟内有效。";
+
+impl Settings {
+    /// The settings from the environment alone, as if no flag were given.
+    pub fn from_env() -> anyhow::Result<Self> {
+        #[derive(clap::Parser)]
+        struct EnvOnly {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        use clap::Parser;
+        Ok(EnvOnly::try_parse_from(["patrol"])?.settings)
+    }
+}
+
+/// How one-time codes leave the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeSenderConfig {
+    /// None configured: registration answers 503.
+    None,
+    /// Written to the log (`PATROL_SMS_SENDER=log`, or `serve --demo` without a gateway).
+    Log,
+    /// Posted to an HTTP SMS gateway.
+    Http(SmsGateway),
+}
+
+/// An HTTP SMS gateway.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmsGateway {
+    pub url: String,
+    pub token: Option<String>,
+    /// HTTP basic authentication: user and password.
+    pub basic: Option<(String, String)>,
+    pub template: String,
+}
+
+impl std::fmt::Debug for SmsGateway {
+    // Credentials never reach a log through a debug print of the configuration.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsGateway")
+            .field("url", &self.url)
+            .field("template", &self.template)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CodeSenderConfig {
+    fn from_settings(s: &Settings) -> anyhow::Result<Self> {
+        let gateway = || -> anyhow::Result<SmsGateway> {
+            let url =
+                s.sms_url.clone().filter(|u| !u.is_empty()).context(
+                    "PATROL_SMS_SENDER=http needs PATROL_SMS_URL, the gateway's endpoint",
+                )?;
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                bail!("PATROL_SMS_URL must be an http:// or https:// URL");
+            }
+            if !s.sms_template.contains("{code}") {
+                bail!("PATROL_SMS_TEMPLATE must contain {{code}}");
+            }
+            let basic = match (&s.sms_user, &s.sms_password) {
+                (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+                (None, None) => None,
+                _ => bail!("PATROL_SMS_USER and PATROL_SMS_PASSWORD go together"),
+            };
+            Ok(SmsGateway {
+                url,
+                token: s.sms_token.clone().filter(|t| !t.is_empty()),
+                basic,
+                template: s.sms_template.clone(),
+            })
+        };
+        Ok(match s.sms_sender.as_deref() {
+            Some("log") => CodeSenderConfig::Log,
+            Some("http") => CodeSenderConfig::Http(gateway()?),
+            Some(other) => bail!("PATROL_SMS_SENDER must be http or log, not {other:?}"),
+            None if s.sms_url.as_deref().is_some_and(|u| !u.is_empty()) => {
+                CodeSenderConfig::Http(gateway()?)
+            }
+            None => CodeSenderConfig::None,
+        })
     }
 }
 

@@ -46,6 +46,10 @@ pub enum ApiError {
     UpgradeRequired,
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// The server lacks what this operation needs (an operator must configure it);
+    /// retrying does not help until then.
+    #[error("{0}")]
+    NotConfigured(String),
     /// A transient failure: the client should retry after the given time.
     #[error("service temporarily unavailable")]
     Unavailable { retry_after_secs: u64 },

@@ -120,6 +120,7 @@ pub async fn run_forever(state: web::Data<AppState>) {
         let result = state
             .run_db(move |conn| run_purge(conn, &w, now_ms()).map_err(ApiError::from))
             .await;
+        state.metrics.observe_job(PURGE_CREDENTIALS, result.is_ok());
         if let Err(e) = result {
             tracing::warn!(error = %e, job = PURGE_CREDENTIALS, "job failed; will retry");
         }
@@ -129,6 +130,7 @@ pub async fn run_forever(state: web::Data<AppState>) {
                 run_weekly_compliance(conn, &w, now_ms(), &policy).map_err(ApiError::from)
             })
             .await;
+        state.metrics.observe_job(WEEKLY_COMPLIANCE, result.is_ok());
         if let Err(e) = result {
             tracing::warn!(error = %e, job = WEEKLY_COMPLIANCE, "job failed; will retry");
         }
@@ -138,6 +140,9 @@ pub async fn run_forever(state: web::Data<AppState>) {
                 crate::sync::retention::run(conn, &w, now_ms(), days).map_err(ApiError::from)
             })
             .await;
+        state
+            .metrics
+            .observe_job(crate::sync::retention::COMPACT_CHANGE_LOG, result.is_ok());
         if let Err(e) = result {
             tracing::warn!(error = %e, job = crate::sync::retention::COMPACT_CHANGE_LOG, "job failed; will retry");
         }

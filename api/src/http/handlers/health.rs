@@ -49,7 +49,7 @@ pub async fn get_metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiRes
     }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render()))
+        .body(state.metrics.render(&state.pool)))
 }
 
 /// The OpenAPI document.

@@ -26,6 +26,8 @@ pub struct UserView {
     pub display_name: String,
     pub phone: Option<String>,
     pub department_name: Option<String>,
+    /// The account is the district joint-meeting office.
+    pub joint_office: bool,
     pub active: bool,
     pub created_at: String,
 }
@@ -45,6 +47,7 @@ impl UserView {
                 .phone
                 .map(|p| if show_phone { p } else { mask_phone(&p) }),
             department_name: row.department_name,
+            joint_office: row.joint_office,
             active: row.active,
             created_at: rfc3339(row.created_at),
         }
@@ -60,6 +63,9 @@ pub struct CreateUserRequest {
     pub password: String,
     pub phone: Option<String>,
     pub department_name: Option<String>,
+    /// Makes the department account the district joint-meeting office.
+    #[serde(default)]
+    pub joint_office: bool,
 }
 
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
@@ -76,7 +82,8 @@ pub async fn create_user(
         &body.display_name,
         body.phone.as_deref(),
         body.department_name.as_deref(),
-    )?;
+    )?
+    .joint_office(body.joint_office)?;
     check_password(&body.password)?;
     let hash = state.hashing.hash(body.password).await?;
     let row = state

@@ -24,7 +24,15 @@ pub async fn push_mutations(
         .run_db(move |conn| push::push(conn, &st, &user, &req))
         .await?;
     match answer {
-        Ok(response) => Ok(HttpResponse::Ok().json(response)),
+        Ok(response) => {
+            state.metrics.observe_push(
+                response
+                    .results
+                    .iter()
+                    .map(|r| (r.outcome.as_str(), r.conflict.is_some())),
+            );
+            Ok(HttpResponse::Ok().json(response))
+        }
         Err(push::PushStop::Gap { expected }) => Err(ApiError::MutationGap { expected }),
         Err(push::PushStop::ForeignClient) => Err(ApiError::Forbidden(
             "this client id belongs to another account".into(),
@@ -46,5 +54,6 @@ pub async fn pull_changes(
     let page = state
         .run_db(move |conn| pull::pull(conn, &key, &user, &req))
         .await?;
+    state.metrics.observe_pull(page.changes.len());
     Ok(HttpResponse::Ok().json(page))
 }
