@@ -6,6 +6,7 @@
 
 mod architecture;
 mod auth;
+mod awards;
 mod blobs;
 mod cases;
 mod contract;

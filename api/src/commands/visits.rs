@@ -447,11 +447,13 @@ pub fn accept(
     }))
 }
 
-/// One officer × community × week.
+/// One officer (or party member) × community × week.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComplianceRow {
     pub officer_id: String,
     pub officer_name: String,
+    /// `officer` or `party_member`: every role the twice-weekly duty binds.
+    pub role: String,
     pub community_code: String,
     pub week: String,
     pub required: u32,
@@ -470,8 +472,9 @@ pub struct ExcludedVisit {
     pub previous_id: Option<String>,
 }
 
-/// Compliance of every officer assignment that overlaps `week`, for the communities in
-/// `only` (all when `None`) and optionally one officer.
+/// Compliance of every assignment under the twice-weekly duty (officers' and party
+/// members', [`AssignmentKind::VISIT_DUTY`]) that overlaps `week`, for the communities in
+/// `only` (all when `None`) and optionally one person.
 pub fn compliance(
     conn: &mut DbConn,
     week: IsoWeek,
@@ -482,7 +485,7 @@ pub fn compliance(
 ) -> Result<Vec<ComplianceRow>, StoreError> {
     let (start, end) = (ms(week.start_utc(tz)), ms(week.end_utc(tz)));
     let mut q = assignments::table
-        .filter(assignments::kind.eq(AssignmentKind::OfficerCommunity.as_str()))
+        .filter(assignments::kind.eq_any(AssignmentKind::VISIT_DUTY.map(AssignmentKind::as_str)))
         .filter(assignments::started_at.lt(end))
         .filter(
             assignments::ended_at
@@ -494,6 +497,7 @@ pub fn compliance(
             assignments::target_id,
             assignments::started_at,
             assignments::ended_at,
+            assignments::kind,
         ))
         .order((
             assignments::target_id,
@@ -507,9 +511,13 @@ pub fn compliance(
     if let Some(o) = officer {
         q = q.filter(assignments::user_id.eq(o.to_owned()));
     }
-    let rows: Vec<(String, String, i64, Option<i64>)> = q.load(conn)?;
+    let rows: Vec<(String, String, i64, Option<i64>, String)> = q.load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
-    for (officer_id, community_id, from, until) in rows {
+    for (officer_id, community_id, from, until, kind) in rows {
+        let role = AssignmentKind::parse(&kind)
+            .map(|k| k.holder().as_str())
+            .unwrap_or_default()
+            .to_owned();
         let counted: Vec<CountedVisit> = visits::table
             .filter(visits::officer_id.eq(&officer_id))
             .filter(visits::community_id.eq(&community_id))
@@ -538,6 +546,7 @@ pub fn compliance(
         out.push(ComplianceRow {
             officer_id,
             officer_name,
+            role,
             community_code,
             week: week.to_string(),
             required: wc.required,

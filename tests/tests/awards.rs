@@ -1,0 +1,209 @@
+//! Awards, quotas and compliance: the twice-weekly duty judges party members as it does
+//! officers, each person sees only their own rows, the same visit sent again with fresh
+//! ids counts and earns once, a diary day earns once however many entries it holds,
+//! points are audited only by the supervisors who cover the person, and a month's
+//! judgement counts only weeks that have happened. Online and through sync push.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use patrol_tests::device::Device;
+use patrol_tests::{Backend, TestApp, on_both_backends};
+use serde_json::{Value, json};
+
+/// Spawns a server whose visits may be up to 30 days old without `LATE_SYNC` (last
+/// week's visits are up to 13 days old on a Sunday) and seeds the fixture with
+/// assignments made long ago.
+async fn spawn(backend: Backend) -> Option<TestApp> {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.visit_rules.late_sync_after = Duration::days(30);
+    })
+    .await;
+    let Some(app) = app else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return None;
+    };
+    app.seed_fixture().await;
+    app.sql("UPDATE assignments SET started_at = 0").await;
+    Some(app)
+}
+
+/// A local time in the district's zone, as UTC.
+fn local(date: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
+    Shanghai
+        .from_local_datetime(&date.and_hms_opt(h, m, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn today() -> NaiveDate {
+    Utc::now().with_timezone(&Shanghai).date_naive()
+}
+
+fn last_week_monday() -> NaiveDate {
+    let t = today();
+    t - Duration::days(i64::from(t.weekday().num_days_from_monday()) + 7)
+}
+
+fn week_of(d: NaiveDate) -> String {
+    let w = d.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// A clean 20-minute visit in C1 starting at `start`, with no photo (so nothing but the
+/// visit itself can make a copy of it suspicious).
+fn visit(start: DateTime<Utc>) -> Value {
+    visit_at(start, 36.605, 101.805, None)
+}
+
+fn visit_at(start: DateTime<Utc>, lat: f64, lon: f64, crs: Option<&str>) -> Value {
+    let end = start + Duration::minutes(20);
+    let mid = start + Duration::minutes(5);
+    json!({
+        "visit_id": uuid::Uuid::now_v7().to_string(),
+        "community_code": "C1",
+        "crs": crs,
+        "started_at": start.to_rfc3339(),
+        "ended_at": end.to_rfc3339(),
+        "fixes": [{"at": mid.to_rfc3339(), "lat": lat, "lon": lon, "accuracy_m": 10.0, "mock": false}],
+        "photos": [],
+        "met": ["resident"],
+        "purpose": "入户走访",
+        "class_721": "service",
+    })
+}
+
+async fn record(app: &TestApp, token: &str, body: Value) -> Value {
+    let res = app
+        .post("/api/v1/visits")
+        .token(token)
+        .json(body)
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    res.body
+}
+
+async fn id_of(app: &TestApp, token: &str) -> String {
+    app.get("/api/v1/me").token(token).send().await.body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn compliance(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    let res = app
+        .get(&format!("/api/v1/compliance?{query}"))
+        .token(token)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.body.as_array().unwrap().clone()
+}
+
+async fn balance(app: &TestApp, token: &str) -> i64 {
+    let res = app.get("/api/v1/points/balances").token(token).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.body
+        .as_array()
+        .unwrap()
+        .first()
+        .map_or(0, |b| b["points"].as_i64().unwrap())
+}
+
+// ---------------------------------------------------------------------------------------
+// #15.5 and #15.8: who is judged, who sees what
+// ---------------------------------------------------------------------------------------
+
+async fn party_members_are_judged_on_the_twice_weekly_duty(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let party = app.login_as("party_member").await;
+    let party_id = id_of(&app, &party).await;
+    let leader = app.login_as("supervisor").await;
+    let monday = last_week_monday();
+    record(&app, &party, visit(local(monday, 10, 0))).await;
+    record(
+        &app,
+        &party,
+        visit(local(monday + Duration::days(3), 15, 0)),
+    )
+    .await;
+
+    let week = week_of(monday);
+    let rows = compliance(&app, &leader, &format!("week={week}&community_code=C1")).await;
+    let party_row = rows
+        .iter()
+        .find(|r| r["officer_id"] == party_id.as_str())
+        .unwrap_or_else(|| panic!("the party member has a row: {rows:?}"));
+    assert_eq!(party_row["role"], "party_member");
+    assert_eq!(party_row["required"], 2);
+    assert_eq!(party_row["compliant"], true, "{party_row}");
+    assert!(
+        rows.iter()
+            .any(|r| r["role"] == "officer" && r["compliant"] == false),
+        "the officer, who made no visit, is judged beside them: {rows:?}"
+    );
+
+    // This week nobody visited C1 yet: the party member is at risk like the officer.
+    let res = app
+        .get("/api/v1/compliance/at-risk")
+        .token(&leader)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(
+        res.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["officer_id"] == party_id.as_str()),
+        "{}",
+        res.text
+    );
+
+    // The party member sees their own rows (they were refused before).
+    let own = compliance(&app, &party, &format!("week={week}")).await;
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert_eq!(own[0]["officer_id"], party_id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn party_members_are_judged_on_the_twice_weekly_duty_sqlite() {
+    party_members_are_judged_on_the_twice_weekly_duty(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn party_members_are_judged_on_the_twice_weekly_duty_postgres() {
+    party_members_are_judged_on_the_twice_weekly_duty(Backend::Postgres).await;
+}
+
+async fn asking_for_another_officers_compliance_is_refused(app: TestApp) {
+    app.seed_fixture().await;
+    let officer = app.login_as("officer").await;
+    let officer_id = id_of(&app, &officer).await;
+    let other = app.login_as_login(patrol_tests::fixture::OFFICER_C3).await;
+    let other_id = id_of(&app, &other).await;
+    let party = app.login_as("party_member").await;
+    for (token, someone_else) in [(&officer, &other_id), (&party, &officer_id)] {
+        let res = app
+            .get(&format!("/api/v1/compliance?officer_id={someone_else}"))
+            .token(token)
+            .send()
+            .await;
+        assert_eq!(res.status, 403, "{}", res.text);
+        assert!(
+            res.body["detail"].as_str().unwrap().contains("own"),
+            "{}",
+            res.text
+        );
+    }
+    // Their own id, or none, is their own rows.
+    for query in [format!("officer_id={officer_id}"), String::new()] {
+        let rows = compliance(&app, &officer, &query).await;
+        assert!(!rows.is_empty());
+        assert!(rows.iter().all(|r| r["officer_id"] == officer_id.as_str()));
+    }
+}
+
+on_both_backends!(asking_for_another_officers_compliance_is_refused);
