@@ -207,3 +207,138 @@ async fn asking_for_another_officers_compliance_is_refused(app: TestApp) {
 }
 
 on_both_backends!(asking_for_another_officers_compliance_is_refused);
+
+// ---------------------------------------------------------------------------------------
+// #16.4: points are audited by the person's own supervisors, for roles that earn them
+// ---------------------------------------------------------------------------------------
+
+async fn claim(app: &TestApp, token: &str, officer_id: Option<&str>, points: i32) -> (u16, Value) {
+    let res = app
+        .post("/api/v1/points/claims")
+        .token(token)
+        .json(json!({
+            "claim_id": uuid::Uuid::now_v7().to_string(),
+            "officer_id": officer_id,
+            "points": points,
+            "note": "协助社区处理飞线充电",
+        }))
+        .send()
+        .await;
+    (res.status, res.body)
+}
+
+async fn decide(app: &TestApp, token: &str, claim_id: &str) -> (u16, Value) {
+    let res = app
+        .post(&format!("/api/v1/points/claims/{claim_id}/decide"))
+        .token(token)
+        .json(json!({"approve": true, "reason": "核实属实"}))
+        .send()
+        .await;
+    (res.status, res.body)
+}
+
+async fn points_are_audited_only_by_the_supervisors_who_cover_the_person(app: TestApp) {
+    app.seed_fixture().await;
+    let leader = app.login_as("supervisor").await; // covers street S1: C1 and C2
+    let leader_id = id_of(&app, &leader).await;
+    let admin = app.login_as("admin").await;
+    let admin_id = id_of(&app, &admin).await;
+    let officer = app.login_as("officer").await; // C1, covered
+    let officer_id = id_of(&app, &officer).await;
+    let far = app.login_as_login(patrol_tests::fixture::OFFICER_C3).await; // C3 in street S2, not covered
+    let far_id = id_of(&app, &far).await;
+    let resident = app.login_as("resident").await;
+    let resident_id = id_of(&app, &resident).await;
+
+    // A claim of an officer outside the supervisor's streets: refused, stays pending.
+    let (status, far_claim) = claim(&app, &far, None, 3).await;
+    assert_eq!(status, 201, "{far_claim}");
+    let far_claim = far_claim["id"].as_str().unwrap().to_owned();
+    let (status, body) = decide(&app, &leader, &far_claim).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("outside your streets")
+    );
+    assert_eq!(balance(&app, &far).await, 0);
+    // An admin covers everyone.
+    assert_eq!(decide(&app, &admin, &far_claim).await.0, 200);
+    assert_eq!(balance(&app, &far).await, 3);
+
+    // Adjustments: for a resident, for an admin, for themselves, for someone outside
+    // their streets: all refused, online.
+    let (status, body) = claim(&app, &leader, Some(&resident_id), 50).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("officer_id")),
+        "{body}"
+    );
+    let (status, body) = claim(&app, &leader, Some(&admin_id), 5).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = claim(&app, &leader, Some(&leader_id), 5).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = claim(&app, &leader, Some(&far_id), 5).await;
+    assert_eq!(status, 403, "{body}");
+    // And through sync push: the same rule, as per-mutation rejections.
+    let mut desk = Device::new(&leader);
+    for target in [&resident_id, &leader_id, &far_id] {
+        desk.queue(
+            "points.claim",
+            json!({"claim_id": uuid::Uuid::now_v7().to_string(), "officer_id": target, "points": 5, "note": "调整"}),
+        );
+    }
+    desk.queue(
+        "points.claim",
+        json!({"claim_id": uuid::Uuid::now_v7().to_string(), "officer_id": officer_id, "points": 1, "note": "调整"}),
+    );
+    let res = desk.push(&app).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let outcomes: Vec<(String, String)> = res.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap().to_owned(),
+                r["rejection"]["code"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("rejected", "invalid"),
+        ("rejected", "forbidden"),
+        ("rejected", "forbidden"),
+        ("applied", ""),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    assert_eq!(outcomes, want, "{}", res.text);
+
+    // An adjustment for a covered officer, filed by an admin, is decided by their
+    // supervisor; the resident never holds a balance.
+    let (status, body) = claim(&app, &admin, Some(&officer_id), -2).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = decide(&app, &leader, body["id"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(balance(&app, &officer).await, -2);
+    let res = app
+        .get("/api/v1/points/balances")
+        .token(&admin)
+        .send()
+        .await;
+    assert!(
+        res.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["officer_id"] != resident_id.as_str()
+                && b["officer_id"] != leader_id.as_str()),
+        "{}",
+        res.text
+    );
+}
+
+on_both_backends!(points_are_audited_only_by_the_supervisors_who_cover_the_person);

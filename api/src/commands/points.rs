@@ -76,6 +76,18 @@ pub fn award(conn: &mut DbConn, a: &Award<'_>) -> Result<Option<PointsRow>, Stor
             DbConn::Sqlite(_) => "SELECT last_seq, last_hash FROM points_chain WHERE id = 1",
         };
         let head: Head = diesel::sql_query(sql).get_result(conn)?;
+        // Points accrue only to roles that earn them, whatever asked for the award.
+        let role: Option<String> = users::table
+            .find(a.officer_id)
+            .select(users::role)
+            .first(conn)
+            .optional()?;
+        let earns = role
+            .and_then(|r| r.parse::<patrol_domain::role::Role>().ok())
+            .is_some_and(patrol_domain::role::Role::earns_points);
+        if !earns {
+            return Ok(None);
+        }
         // Checked under the lock: a concurrent replay of the same event waits, then sees it.
         let existing = points_entries::table
             .filter(points_entries::source_kind.eq(a.source_kind))
@@ -378,7 +390,14 @@ pub fn claim(conn: &mut DbConn, ctx: &Ctx, args: &PointsClaimArgs) -> CommandRes
             }
         },
         Role::Supervisor | Role::Admin => match args.officer_id.as_deref() {
-            Some(o) => (o.to_owned(), "supervisor_adjustment"),
+            Some(o) => {
+                // Judged before anything else: an adjustment nobody may file says so
+                // whatever else is wrong with it.
+                match subject_check(conn, ctx, o)? {
+                    Ok(()) => (o.to_owned(), "supervisor_adjustment"),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
             None => {
                 return Ok(Err(DomainError::invalid(
                     "officer_id",
@@ -526,8 +545,37 @@ pub fn claim(conn: &mut DbConn, ctx: &Ctx, args: &PointsClaimArgs) -> CommandRes
     }))
 }
 
-/// A supervisor approves (appending the entry) or rejects a pending claim, with a reason.
-/// Nobody decides a claim for themselves or one they filed.
+/// [`points::may_audit`] for `ctx.actor` auditing `officer_id`'s points (deciding their
+/// claim, filing an adjustment for them).
+fn subject_check(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    officer_id: &str,
+) -> Result<Result<(), DomainError>, StoreError> {
+    let Some(user) = crate::db::store::user_by_id(conn, officer_id)? else {
+        return Ok(Err(DomainError::invalid("officer_id", "no such account")));
+    };
+    let Ok(role) = user.role.parse::<patrol_domain::role::Role>() else {
+        return Err(StoreError::Corrupt(format!(
+            "user {officer_id} has role {:?}",
+            user.role
+        )));
+    };
+    let covered = crate::commands::scope::covers_person(conn, &ctx.scope, officer_id)?;
+    let subject = points::Subject {
+        id: officer_id,
+        role,
+        covered,
+    };
+    Ok(points::may_audit(
+        ctx.actor.role,
+        &ctx.actor.user_id,
+        &subject,
+    ))
+}
+
+/// A supervisor who covers the claimant approves (appending the entry) or rejects a
+/// pending claim, with a reason. Nobody decides a claim for themselves or one they filed.
 pub fn decide(
     conn: &mut DbConn,
     ctx: &Ctx,
@@ -543,7 +591,7 @@ pub fn decide(
     else {
         return Ok(Err(DomainError::not_found(format!("claim {claim_id}"))));
     };
-    if let Err(e) = points::may_decide(ctx.actor.role, &ctx.actor.user_id, &row.officer_id) {
+    if let Err(e) = subject_check(conn, ctx, &row.officer_id)? {
         return Ok(Err(e));
     }
     if row.claimed_by == ctx.actor.user_id {
