@@ -342,3 +342,236 @@ async fn points_are_audited_only_by_the_supervisors_who_cover_the_person(app: Te
 }
 
 on_both_backends!(points_are_audited_only_by_the_supervisors_who_cover_the_person);
+
+// ---------------------------------------------------------------------------------------
+// #15.3 and #16.5: the same visit sent again counts and earns once
+// ---------------------------------------------------------------------------------------
+
+/// The GCJ-02 coordinates of a WGS-84 point, found by inverting the server's conversion.
+fn gcj02_of(lat: f64, lon: f64) -> (f64, f64) {
+    use patrol_domain::geometry::{Crs, LatLon};
+    let (mut g_lat, mut g_lon) = (lat, lon);
+    for _ in 0..5 {
+        let back = LatLon::parse(g_lat, g_lon, Crs::Gcj02, "").unwrap();
+        g_lat += lat - back.lat;
+        g_lon += lon - back.lon;
+    }
+    (g_lat, g_lon)
+}
+
+fn with_new_id(mut body: Value) -> Value {
+    body["visit_id"] = json!(uuid::Uuid::now_v7().to_string());
+    body
+}
+
+async fn week_row(app: &TestApp, token: &str, week: &str, who: &str) -> Value {
+    compliance(app, token, &format!("week={week}&community_code=C1"))
+        .await
+        .into_iter()
+        .find(|r| r["officer_id"] == who)
+        .unwrap()
+}
+
+async fn the_same_visit_sent_again_counts_and_earns_once(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let officer = app.login_as("officer").await;
+    let officer_id = id_of(&app, &officer).await;
+    let leader = app.login_as("supervisor").await;
+    let monday = last_week_monday();
+    let week = week_of(monday);
+
+    // Online: a visit, then the same visit three times with fresh ids: the same times,
+    // the same fix under times an hour later, the same place in GCJ-02.
+    let tuesday = local(monday + Duration::days(1), 10, 0);
+    let original = visit(tuesday);
+    let first = record(&app, &officer, original.clone()).await;
+    assert_eq!(first["status"], "verified", "{first}");
+    let mut same_fix = with_new_id(original.clone());
+    same_fix["started_at"] = json!((tuesday + Duration::hours(1)).to_rfc3339());
+    same_fix["ended_at"] = json!((tuesday + Duration::minutes(80)).to_rfc3339());
+    let (g_lat, g_lon) = gcj02_of(36.605, 101.805);
+    let mut gcj = visit_at(tuesday, g_lat, g_lon, Some("gcj02"));
+    gcj["fixes"][0]["at"] = original["fixes"][0]["at"].clone();
+    let mut copies = Vec::new();
+    for body in [with_new_id(original.clone()), same_fix, gcj] {
+        let copy = record(&app, &officer, body).await;
+        assert_eq!(
+            copy["flags"],
+            json!(["DUPLICATE_VISIT"]),
+            "recorded, flagged: {copy}"
+        );
+        assert_eq!(copy["status"], "flagged");
+        copies.push(copy["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(balance(&app, &officer).await, 2, "one visit award");
+    // A supervisor accepting a copy does not make it a second visit.
+    let res = app
+        .post(&format!("/api/v1/visits/{}/accept", copies[0]))
+        .token(&leader)
+        .json(json!({"reason": "核实为同一次走访"}))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(
+        balance(&app, &officer).await,
+        2,
+        "accepting a copy earns nothing"
+    );
+    let row = week_row(&app, &leader, &week, &officer_id).await;
+    assert_eq!(row["counted"], json!([first["id"]]), "{row}");
+    assert_eq!(row["excluded"].as_array().unwrap().len(), 3, "{row}");
+    assert_eq!(row["excluded"][0]["reason"], "OVERLAPS_PREVIOUS", "{row}");
+    assert_eq!(row["compliant"], false);
+
+    // Through sync push: twenty copies of Thursday's visit with fresh ids, and a visit an
+    // hour after it (a separate record, but within the minimum spacing).
+    let thursday = local(monday + Duration::days(3), 15, 0);
+    let mut phone = Device::new(&officer);
+    let base = visit(thursday);
+    for _ in 0..20 {
+        phone.queue("visit.record", with_new_id(base.clone()));
+    }
+    let soon_after = visit(thursday + Duration::hours(1));
+    phone.queue("visit.record", soon_after.clone());
+    let res = phone.push(&app).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(
+        res.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "applied"),
+        "every copy is recorded: {}",
+        res.text
+    );
+    assert_eq!(balance(&app, &officer).await, 4, "Thursday earns once");
+    let row = week_row(&app, &leader, &week, &officer_id).await;
+    let counted = row["counted"].as_array().unwrap();
+    assert_eq!(counted.len(), 2, "Tuesday and Thursday, once each: {row}");
+    assert_eq!(row["compliant"], true);
+    let soon = row["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["visit_id"] == soon_after["visit_id"])
+        .unwrap_or_else(|| panic!("{row}"));
+    assert_eq!(soon["reason"], "TOO_CLOSE_TO_PREVIOUS", "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_visit_sent_again_counts_and_earns_once_sqlite() {
+    the_same_visit_sent_again_counts_and_earns_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_visit_sent_again_counts_and_earns_once_postgres() {
+    the_same_visit_sent_again_counts_and_earns_once(Backend::Postgres).await;
+}
+
+async fn a_diary_day_earns_once_however_many_entries_it_holds(app: TestApp) {
+    app.seed_fixture().await;
+    let officer = app.login_as("officer").await;
+    let day = today().to_string();
+    for i in 0..15 {
+        let res = app
+            .post("/api/v1/diary")
+            .token(&officer)
+            .json(json!({"entry_id": uuid::Uuid::now_v7().to_string(), "entry_date": day, "shift": "day", "body": format!("巡查记录 {i}")}))
+            .send()
+            .await;
+        assert!(res.status == 200 || res.status == 201, "{}", res.text);
+    }
+    assert_eq!(
+        balance(&app, &officer).await,
+        1,
+        "one diary award for the day"
+    );
+    // Through sync push, from a party member: the same rule.
+    let party = app.login_as("party_member").await;
+    let mut phone = Device::new(&party);
+    for i in 0..5 {
+        phone.queue(
+            "diary.write",
+            json!({"entry_id": uuid::Uuid::now_v7().to_string(), "entry_date": day, "shift": "day", "body": format!("联系群众 {i}")}),
+        );
+    }
+    let res = phone.push(&app).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(
+        res.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "applied"),
+        "{}",
+        res.text
+    );
+    assert_eq!(balance(&app, &party).await, 1);
+}
+
+on_both_backends!(a_diary_day_earns_once_however_many_entries_it_holds);
+
+// ---------------------------------------------------------------------------------------
+// #15.4: a month judges the weeks that have happened
+// ---------------------------------------------------------------------------------------
+
+/// The month's weeks as of now by the stated rule, worked out here independently: every
+/// ISO week whose Thursday lies in the current local month and that has started, with
+/// whether it is still running.
+fn expected_weeks(now: DateTime<Utc>) -> Vec<(String, bool)> {
+    let today = now.with_timezone(&Shanghai).date_naive();
+    let first = today.with_day(1).unwrap();
+    first
+        .iter_days()
+        .take_while(|d| d.month() == first.month())
+        .filter(|d| d.weekday() == chrono::Weekday::Thu)
+        .filter_map(|thursday| {
+            let monday = thursday - Duration::days(3);
+            let (start, end) = (local(monday, 0, 0), local(monday + Duration::days(7), 0, 0));
+            (start <= now).then(|| (week_of(thursday), now < end))
+        })
+        .collect()
+}
+
+async fn a_months_judgement_counts_only_weeks_that_have_happened(app: TestApp) {
+    app.seed_fixture().await;
+    app.sql("UPDATE assignments SET started_at = 0").await;
+    let officer = app.login_as("officer").await;
+    record(&app, &officer, visit(Utc::now() - Duration::minutes(30))).await;
+    let res = app
+        .get("/api/v1/points/balances")
+        .token(&officer)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let row = &res.body[0];
+    let got: Vec<(String, bool)> = row["weeks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("weeks are listed: {row}"))
+        .iter()
+        .map(|w| {
+            (
+                w["week"].as_str().unwrap().to_owned(),
+                w["running"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let want = expected_weeks(Utc::now());
+    assert_eq!(got, want, "{row}");
+    // The current week is listed as running whenever the month holds its Thursday.
+    let this_week = week_of(today());
+    assert!(
+        got.iter().filter(|(_, running)| *running).count() <= 1
+            && got.iter().all(|(w, running)| *running == (*w == this_week)),
+        "{row}"
+    );
+    // The officer covers one community: one judgement per ended week, none for the
+    // running one or any week still to come.
+    let ended = want.iter().filter(|(_, running)| !running).count() as u64;
+    assert_eq!(row["weeks_judged"].as_u64(), Some(ended), "{row}");
+    assert_eq!(row["weeks_compliant"], 0, "{row}");
+}
+
+on_both_backends!(a_months_judgement_counts_only_weeks_that_have_happened);

@@ -162,8 +162,9 @@ pub fn write(conn: &mut DbConn, ctx: &Ctx, args: &DiaryWriteArgs) -> CommandResu
                     &crate::commands::points::Award {
                         officer_id: &row.author_id,
                         rule_code: "diary_on_time",
-                        source_kind: "diary",
-                        source_id: &row.entry_id,
+                        // One award per officer-day, however many entries the day holds.
+                        source_kind: "diary_day",
+                        source_id: &diary::award_key(&row.author_id, args.entry_date),
                         actor_id: None,
                         note: "",
                         points: None,

@@ -209,9 +209,26 @@ pub struct Balance {
     pub points: i64,
     pub entries: i64,
     /// The second line beside points (工作实效与履职情况双线并进): officer × community ×
-    /// week judgements starting in the period, and how many met the twice-weekly rule.
+    /// week judgements of the month's weeks that have ended, and how many met the
+    /// twice-weekly rule. A week belongs to the month holding its Thursday.
     pub weeks_judged: u32,
     pub weeks_compliant: u32,
+    /// Each of the month's weeks that has started, oldest first; the current one last,
+    /// marked running and left out of the totals above.
+    pub weeks: Vec<WeekJudgement>,
+}
+
+/// One week of a month's judgement for one person.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeekJudgement {
+    /// ISO week, e.g. `2026-W49`.
+    pub week: String,
+    /// The week has not ended: what it says may still change.
+    pub running: bool,
+    /// Community judgements that week (assignments with a requirement).
+    pub judged: u32,
+    /// How many of them are compliant (so far, when running).
+    pub compliant: u32,
 }
 
 /// Points summed by street or squad, highest first.
@@ -299,6 +316,7 @@ pub fn balances(
             entries,
             weeks_judged: 0,
             weeks_compliant: 0,
+            weeks: Vec::new(),
         })
         .collect())
 }
