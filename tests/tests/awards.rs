@@ -575,3 +575,41 @@ async fn a_months_judgement_counts_only_weeks_that_have_happened(app: TestApp) {
 }
 
 on_both_backends!(a_months_judgement_counts_only_weeks_that_have_happened);
+
+/// A day that earned under the key used before awards were per officer-day (diary × entry
+/// id, still in the append-only ledger) does not earn again under the new key.
+async fn a_day_awarded_under_the_old_key_does_not_earn_again(app: TestApp) {
+    app.seed_fixture().await;
+    let officer = app.login_as("officer").await;
+    let officer_id = id_of(&app, &officer).await;
+    let entry = uuid::Uuid::now_v7().to_string();
+    let (who, source) = (officer_id.clone(), entry.clone());
+    app.with_conn(move |conn| {
+        patrol_api::commands::points::award(
+            conn,
+            &patrol_api::commands::points::Award {
+                officer_id: &who,
+                rule_code: "diary_on_time",
+                source_kind: "diary",
+                source_id: &source,
+                actor_id: None,
+                note: "",
+                points: None,
+            },
+        )
+        .unwrap()
+        .unwrap();
+    })
+    .await;
+    assert_eq!(balance(&app, &officer).await, 1);
+    let res = app
+        .post("/api/v1/diary")
+        .token(&officer)
+        .json(json!({"entry_id": entry, "entry_date": today().to_string(), "shift": "day", "body": "白班巡查"}))
+        .send()
+        .await;
+    assert!(res.status == 200 || res.status == 201, "{}", res.text);
+    assert_eq!(balance(&app, &officer).await, 1, "the day earned once");
+}
+
+on_both_backends!(a_day_awarded_under_the_old_key_does_not_earn_again);
