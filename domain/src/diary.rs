@@ -99,6 +99,12 @@ pub fn keeps_diary(role: Role) -> bool {
     matches!(role, Role::Officer | Role::PartyMember)
 }
 
+/// What the timely-diary award is keyed by: the officer and the day, so a day earns one
+/// award however many entries (or fresh entry ids) it holds.
+pub fn award_key(author_id: &str, entry_date: NaiveDate) -> String {
+    format!("{author_id}:{entry_date}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +183,15 @@ mod tests {
             field(check_entry(today, "day", "  ", today)).as_deref(),
             Some("body")
         );
+    }
+
+    #[test]
+    fn the_diary_award_is_one_per_officer_and_day() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let key = award_key("o", d("2026-12-06"));
+        assert_eq!(key, "o:2026-12-06");
+        assert_eq!(key, award_key("o", d("2026-12-06")), "any entry of the day");
+        assert_ne!(key, award_key("o", d("2026-12-05")));
+        assert_ne!(key, award_key("p", d("2026-12-06")));
     }
 }

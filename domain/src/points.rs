@@ -115,15 +115,45 @@ pub fn verify_chain(
     Ok(())
 }
 
-/// Who may decide a points claim: a supervisor or admin who is not the claimant.
-pub fn may_decide(role: Role, decider_id: &str, officer_id: &str) -> DomainResult<()> {
-    if !matches!(role, Role::Supervisor | Role::Admin) {
+/// The person a claim or adjustment is for, as the audit rule sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject<'a> {
+    pub id: &'a str,
+    pub role: Role,
+    /// The auditor's scope covers them: one of their current communities lies in the
+    /// supervisor's streets (always true for an admin).
+    pub covered: bool,
+}
+
+/// Who may audit points for `subject`, i.e. decide their claim or file an adjustment for
+/// them: one of their own supervisors (a supervisor whose streets cover them) or an
+/// admin; never for themselves; and only for a role that earns points
+/// ([`Role::earns_points`]), so no resident, supervisor or admin ever holds a balance.
+/// Checked in that order, so the answer names the first reason.
+pub fn may_audit(auditor_role: Role, auditor_id: &str, subject: &Subject<'_>) -> DomainResult<()> {
+    if !matches!(auditor_role, Role::Supervisor | Role::Admin) {
         return Err(DomainError::forbidden(
-            "only supervisors decide points claims",
+            "only supervisors and admins audit points",
         ));
     }
-    if decider_id == officer_id {
-        return Err(DomainError::forbidden("nobody approves their own claim"));
+    if auditor_id == subject.id {
+        return Err(DomainError::forbidden(
+            "nobody audits points for themselves; another supervisor decides",
+        ));
+    }
+    if !subject.role.earns_points() {
+        return Err(DomainError::invalid(
+            "officer_id",
+            format!(
+                "a {} account earns no points; only officers and party members do",
+                subject.role
+            ),
+        ));
+    }
+    if !subject.covered {
+        return Err(DomainError::forbidden(
+            "this person works outside your streets; their own supervisors audit their points",
+        ));
     }
     Ok(())
 }
@@ -208,9 +238,84 @@ mod tests {
     }
 
     #[test]
-    fn claims_are_decided_by_someone_else_with_the_right_role() {
-        assert!(may_decide(Role::Supervisor, "s", "o").is_ok());
-        assert!(may_decide(Role::Supervisor, "o", "o").is_err());
-        assert!(may_decide(Role::Officer, "x", "o").is_err());
+    fn points_are_audited_by_a_covering_supervisor_for_someone_who_earns_them() {
+        let subject = |role, covered| Subject {
+            id: "o",
+            role,
+            covered,
+        };
+        let cases = [
+            (
+                "a covering supervisor",
+                Role::Supervisor,
+                "s",
+                subject(Role::Officer, true),
+                Ok(()),
+            ),
+            (
+                "for a party member",
+                Role::Supervisor,
+                "s",
+                subject(Role::PartyMember, true),
+                Ok(()),
+            ),
+            (
+                "an admin",
+                Role::Admin,
+                "a",
+                subject(Role::Officer, true),
+                Ok(()),
+            ),
+            (
+                "for themselves",
+                Role::Supervisor,
+                "o",
+                subject(Role::Officer, true),
+                Err("forbidden"),
+            ),
+            (
+                "an officer",
+                Role::Officer,
+                "x",
+                subject(Role::Officer, true),
+                Err("forbidden"),
+            ),
+            (
+                "outside their streets",
+                Role::Supervisor,
+                "s",
+                subject(Role::Officer, false),
+                Err("forbidden"),
+            ),
+            (
+                "for a resident",
+                Role::Supervisor,
+                "s",
+                subject(Role::Resident, true),
+                Err("invalid"),
+            ),
+            (
+                "for a supervisor",
+                Role::Admin,
+                "a",
+                subject(Role::Supervisor, true),
+                Err("invalid"),
+            ),
+            (
+                "for an admin",
+                Role::Admin,
+                "a",
+                subject(Role::Admin, true),
+                Err("invalid"),
+            ),
+        ];
+        for (name, role, auditor, subject, want) in cases {
+            let got = may_audit(role, auditor, &subject).map_err(|e| match e {
+                DomainError::Forbidden { .. } => "forbidden",
+                DomainError::Invalid { .. } => "invalid",
+                _ => "other",
+            });
+            assert_eq!(got, want, "{name}");
+        }
     }
 }

@@ -78,6 +78,20 @@ impl Role {
         )
     }
 
+    /// Does the twice-weekly visit duty (每周不少于2次) bind this role? Officers and the
+    /// party members linked to the same communities both visit and log contacts, so both
+    /// are judged on it, in compliance and at-risk lists alike.
+    pub fn has_visit_duty(self) -> bool {
+        matches!(self, Role::Officer | Role::PartyMember)
+    }
+
+    /// Does this role's work earn points (积分)? Only the people who do the field work:
+    /// officers and party members. Residents, staff, supervisors, departments and admins
+    /// never hold a balance, whoever files an adjustment for them.
+    pub fn earns_points(self) -> bool {
+        matches!(self, Role::Officer | Role::PartyMember)
+    }
+
     /// May this role change the organisation, the four lists and accounts?
     pub fn can_administer(self) -> bool {
         matches!(self, Role::Admin)
@@ -174,6 +188,34 @@ impl AssignmentKind {
         }
     }
 
+    /// Assignments whose holder owes the twice-weekly visits ([`Role::has_visit_duty`]).
+    pub const VISIT_DUTY: [AssignmentKind; 2] = [
+        AssignmentKind::OfficerCommunity,
+        AssignmentKind::PartyMemberCommunity,
+    ];
+
+    /// The role that holds this kind of assignment.
+    pub fn holder(self) -> Role {
+        match self {
+            Self::OfficerCommunity => Role::Officer,
+            Self::PartyMemberCommunity => Role::PartyMember,
+            Self::StaffCommunity => Role::CommunityStaff,
+            Self::LeaderStreet => Role::Supervisor,
+        }
+    }
+
+    /// Parses the storage name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::OfficerCommunity,
+            Self::PartyMemberCommunity,
+            Self::StaffCommunity,
+            Self::LeaderStreet,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
     /// Does the target name a street (true) or a community (false)?
     pub fn targets_street(self) -> bool {
         matches!(self, Self::LeaderStreet)
@@ -242,6 +284,24 @@ mod tests {
         }
         assert!(AssignmentKind::LeaderStreet.targets_street());
         assert!(!AssignmentKind::OfficerCommunity.targets_street());
+    }
+
+    #[test]
+    fn the_visit_duty_and_points_bind_officers_and_party_members_only() {
+        for role in Role::ALL {
+            let field = matches!(role, Role::Officer | Role::PartyMember);
+            assert_eq!(role.has_visit_duty(), field, "{role}");
+            assert_eq!(role.earns_points(), field, "{role}");
+        }
+        for kind in AssignmentKind::VISIT_DUTY {
+            assert!(kind.holder().has_visit_duty(), "{kind:?}");
+            assert_eq!(AssignmentKind::for_role(kind.holder()).ok(), Some(kind));
+            assert_eq!(AssignmentKind::parse(kind.as_str()), Some(kind));
+        }
+        for kind in [AssignmentKind::StaffCommunity, AssignmentKind::LeaderStreet] {
+            assert!(!kind.holder().has_visit_duty(), "{kind:?}");
+        }
+        assert_eq!(AssignmentKind::parse("nope"), None);
     }
 
     #[test]

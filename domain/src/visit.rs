@@ -52,6 +52,11 @@ pub enum VisitFlag {
     ImpossibleTravel,
     /// A photo was already used as evidence for an earlier visit.
     DuplicatePhoto,
+    /// The visit is the same occasion as another visit of the same officer in the same
+    /// community ([`same_occasion`]): the same visit sent again, perhaps with a fresh id
+    /// or its fixes in another coordinate system. Recorded, never dropped; it counts and
+    /// earns once, through the visit it repeats.
+    DuplicateVisit,
     /// The community is not assigned to the officer.
     NotAssigned,
     /// The visit reached the server later than the sync window allows.
@@ -60,7 +65,7 @@ pub enum VisitFlag {
 
 impl VisitFlag {
     /// Every flag, in the order [`verify`] reports them.
-    pub const ALL: [VisitFlag; 9] = [
+    pub const ALL: [VisitFlag; 10] = [
         VisitFlag::OutsideGeofence,
         VisitFlag::LowAccuracy,
         VisitFlag::MockLocation,
@@ -68,6 +73,7 @@ impl VisitFlag {
         VisitFlag::TooShort,
         VisitFlag::ImpossibleTravel,
         VisitFlag::DuplicatePhoto,
+        VisitFlag::DuplicateVisit,
         VisitFlag::NotAssigned,
         VisitFlag::LateSync,
     ];
@@ -82,6 +88,7 @@ impl VisitFlag {
             VisitFlag::TooShort => "TOO_SHORT",
             VisitFlag::ImpossibleTravel => "IMPOSSIBLE_TRAVEL",
             VisitFlag::DuplicatePhoto => "DUPLICATE_PHOTO",
+            VisitFlag::DuplicateVisit => "DUPLICATE_VISIT",
             VisitFlag::NotAssigned => "NOT_ASSIGNED",
             VisitFlag::LateSync => "LATE_SYNC",
         }
@@ -212,6 +219,9 @@ pub struct VerificationContext<'a> {
     /// Whether a photo hash was used as evidence before. It must not count this same
     /// visit's own earlier upload, or a re-sync would flag itself.
     pub photo_hashes_seen_before: &'a dyn Fn(&str) -> bool,
+    /// Whether another visit of the same officer in the same community is the same
+    /// occasion as this one ([`same_occasion`]).
+    pub repeats_another_visit: bool,
 }
 
 /// Checks the shape of the evidence, before anything is stored: `ended_at` not before
@@ -323,6 +333,7 @@ fn best_fix(e: &VisitEvidence) -> Option<&LocationFix> {
 ///   than `max_speed_kmh`; when that time is zero or negative (overlapping visits),
 ///   farther than [`OVERLAP_MAX_DISTANCE_M`].
 /// - `DUPLICATE_PHOTO`: any photo hash was seen before.
+/// - `DUPLICATE_VISIT`: [`VerificationContext::repeats_another_visit`].
 /// - `NOT_ASSIGNED`: the community is not assigned to the officer.
 /// - `LATE_SYNC`: `received_at - ended_at > late_sync_after`.
 pub fn verify(
@@ -386,6 +397,10 @@ pub fn verify(
         flags.push(VisitFlag::DuplicatePhoto);
     }
 
+    if ctx.repeats_another_visit {
+        flags.push(VisitFlag::DuplicateVisit);
+    }
+
     if !ctx.assigned {
         flags.push(VisitFlag::NotAssigned);
     }
@@ -395,6 +410,66 @@ pub fn verify(
     }
 
     flags
+}
+
+// ---------------------------------------------------------------------------------------
+// One piece of work: duplicates and the visit award
+// ---------------------------------------------------------------------------------------
+
+/// When a visit happened, as duplicate detection and the award rule compare visits of
+/// one officer in one community.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitSpan {
+    /// Device start time.
+    pub started_at: DateTime<Utc>,
+    /// Device end time.
+    pub ended_at: DateTime<Utc>,
+    /// Device times of the visit's location fixes.
+    pub fix_times: Vec<DateTime<Utc>>,
+}
+
+impl VisitSpan {
+    /// The span of a visit's evidence.
+    pub fn of(e: &VisitEvidence) -> VisitSpan {
+        VisitSpan {
+            started_at: e.started_at,
+            ended_at: e.ended_at,
+            fix_times: e.fixes.iter().map(|f| f.at).collect(),
+        }
+    }
+}
+
+/// Are two visits of the same officer in the same community one occasion? Yes when their
+/// times overlap or touch (`[started_at, ended_at]` closed: nobody is on two visits of one
+/// community at once, and one that ends as the other starts is one visit), or when they
+/// share a fix time (the same fix sent again under other visit times). Where the fixes
+/// lie does not matter, so the same place re-sent in another coordinate system is the
+/// same visit too.
+pub fn same_occasion(a: &VisitSpan, b: &VisitSpan) -> bool {
+    let overlap = a.started_at <= b.ended_at && b.started_at <= a.ended_at;
+    overlap || a.fix_times.iter().any(|t| b.fix_times.contains(t))
+}
+
+/// Does `visit` earn the visit award, given the visits of the same officer × community
+/// that already earned it? One award per piece of work, whatever the number of records:
+/// not when it is the same occasion as one of them ([`same_occasion`]), nor when it
+/// starts within `policy.min_spacing` of one of them in the same ISO week (in `tz`),
+/// which is exactly when compliance would count it once with that one. The caller
+/// holds the officer's lock so two copies cannot both find the window free.
+pub fn earns_visit_award(
+    visit: &VisitSpan,
+    earned: &[VisitSpan],
+    policy: &CompliancePolicy,
+    tz: Tz,
+) -> bool {
+    let week = week_of(visit.started_at, tz);
+    !earned.iter().any(|other| {
+        let too_close = policy.min_spacing.is_some_and(|spacing| {
+            week_of(other.started_at, tz) == week
+                && (visit.started_at - other.started_at).abs() < spacing
+        });
+        too_close || same_occasion(visit, other)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -515,6 +590,35 @@ pub fn week_of(at: DateTime<Utc>, tz: Tz) -> IsoWeek {
     }
 }
 
+/// The ISO weeks a calendar month (`year`, `month` 1-12, in `tz`) judges as of `now`,
+/// each with whether it is still running.
+///
+/// The rule for weeks that straddle two months is the ISO rule for years applied to
+/// months: **a week belongs to the month holding its Thursday** (so every week belongs
+/// to exactly one month, and a month holds four or five weeks). Of those, only weeks
+/// that have started by `now` are judged: weeks that have ended are final, and the
+/// current week comes last, marked running (`true`). Weeks still to come are left out.
+/// An impossible month holds no weeks.
+pub fn month_weeks(year: i32, month: u32, now: DateTime<Utc>, tz: Tz) -> Vec<(IsoWeek, bool)> {
+    let Some(first) = NaiveDate::from_ymd_opt(year, month, 1) else {
+        return Vec::new();
+    };
+    first
+        .iter_days()
+        .take_while(|d| d.month() == month)
+        .filter(|d| d.weekday() == Weekday::Thu)
+        .map(|thursday| {
+            let w = thursday.iso_week();
+            IsoWeek {
+                year: w.year(),
+                week: w.week(),
+            }
+        })
+        .filter(|w| w.start_utc(tz) <= now)
+        .map(|w| (w, now < w.end_utc(tz)))
+        .collect()
+}
+
 /// The first instant of a local calendar day. Where a daylight-saving jump skips
 /// midnight (America/Santiago, for one) the day starts at the first local time that
 /// exists; where midnight happens twice, at the earlier one.
@@ -534,16 +638,23 @@ pub struct CompliancePolicy {
     /// Verified visits a full week needs (the report's "not fewer than 2").
     pub min_visits: u32,
     /// Visits that start closer than this to the last counted one count once (so two
-    /// visits ten minutes apart are one visit). `None`: every verified visit counts.
+    /// visits ten minutes apart are one visit), and earn once
+    /// ([`earns_visit_award`]). `None`: only visits that are the same occasion
+    /// ([`same_occasion`]) count once.
     pub min_spacing: Option<Duration>,
 }
 
+/// The default minimum spacing between counted visits: two hours, start to start. A
+/// round of a community (stairwells, shops, the property office) takes an hour or so;
+/// two visits are two occasions when a morning and an afternoon, not a stop for tea.
+pub const DEFAULT_MIN_SPACING: Duration = Duration::hours(2);
+
 impl Default for CompliancePolicy {
-    /// Two visits a week, no minimum spacing.
+    /// Two visits a week, at least [`DEFAULT_MIN_SPACING`] apart.
     fn default() -> Self {
         CompliancePolicy {
             min_visits: 2,
-            min_spacing: None,
+            min_spacing: Some(DEFAULT_MIN_SPACING),
         }
     }
 }
@@ -555,6 +666,8 @@ pub struct CountedVisit {
     pub id: String,
     /// Device start time (the time the visit is placed in a week by).
     pub started_at: DateTime<Utc>,
+    /// Device end time.
+    pub ended_at: DateTime<Utc>,
     /// No flags, or a supervisor accepted it.
     pub verified: bool,
 }
@@ -568,6 +681,12 @@ pub enum Exclusion {
     /// The visit started within the minimum spacing of a counted one.
     TooCloseToPrevious {
         /// The counted visit it is too close to.
+        previous_id: String,
+    },
+    /// The visit's times overlap a counted one: the same visit, counted once (even when
+    /// a supervisor accepted the copy).
+    OverlapsPrevious {
+        /// The counted visit it overlaps.
         previous_id: String,
     },
 }
@@ -591,7 +710,9 @@ pub struct WeekCompliance {
 /// assignment; see [`assigned_week_compliance`] otherwise).
 ///
 /// Only visits starting within `[week.start_utc(tz), week.end_utc(tz))` are considered;
-/// others are ignored, not excluded. They are taken in start order (ties by id); an
+/// others are ignored, not excluded. They are taken in start order (ties by id); a visit
+/// whose times overlap or touch the last *counted* visit is excluded as
+/// [`Exclusion::OverlapsPrevious`] (verified or not: it is the same visit); an
 /// unverified visit is excluded as [`Exclusion::NotVerified`]; with a minimum spacing, a
 /// verified visit starting less than the spacing after the last *counted* visit is
 /// excluded as [`Exclusion::TooCloseToPrevious`] (an excluded visit never moves the
@@ -612,6 +733,17 @@ pub fn week_compliance(
     let mut counted: Vec<&CountedVisit> = Vec::new();
     let mut excluded = Vec::new();
     for visit in in_week {
+        if let Some(last) = counted.last()
+            && visit.started_at <= last.ended_at
+        {
+            excluded.push((
+                visit.id.clone(),
+                Exclusion::OverlapsPrevious {
+                    previous_id: last.id.clone(),
+                },
+            ));
+            continue;
+        }
         if !visit.verified {
             excluded.push((visit.id.clone(), Exclusion::NotVerified));
             continue;
@@ -880,6 +1012,7 @@ mod tests {
         assigned: bool,
         previous: Option<(DateTime<Utc>, LatLon)>,
         seen: Vec<String>,
+        repeats: bool,
         expected: Vec<VisitFlag>,
     }
 
@@ -890,6 +1023,7 @@ mod tests {
             assigned: true,
             previous: None,
             seen: vec![hash('f')],
+            repeats: false,
             expected: expected.to_vec(),
         }
     }
@@ -903,6 +1037,7 @@ mod tests {
             assigned: c.assigned,
             previous_visit: c.previous,
             photo_hashes_seen_before: &seen_before,
+            repeats_another_visit: c.repeats,
         };
         verify(&c.evidence, &ctx, &VerificationRules::default())
     }
@@ -1042,6 +1177,13 @@ mod tests {
 
         let mut c = case("a visit without photos is not a duplicate", &[]);
         c.evidence.photo_hashes.clear();
+        cases.push(c);
+
+        let mut c = case(
+            "the same occasion as another visit is a duplicate visit",
+            &[DuplicateVisit],
+        );
+        c.repeats = true;
         cases.push(c);
 
         let mut c = case(
@@ -1318,11 +1460,20 @@ mod tests {
 
     // ---- compliance ----
 
+    /// A five-minute visit.
     fn visit(id: &str, at: &str, verified: bool) -> CountedVisit {
         CountedVisit {
             id: id.to_owned(),
             started_at: t(at),
+            ended_at: t(at) + Duration::minutes(5),
             verified,
+        }
+    }
+
+    fn no_spacing() -> CompliancePolicy {
+        CompliancePolicy {
+            min_visits: 2,
+            min_spacing: None,
         }
     }
 
@@ -1344,6 +1495,12 @@ mod tests {
 
     fn too_close(previous: &str) -> Exclusion {
         Exclusion::TooCloseToPrevious {
+            previous_id: previous.to_owned(),
+        }
+    }
+
+    fn overlaps(previous: &str) -> Exclusion {
+        Exclusion::OverlapsPrevious {
             previous_id: previous.to_owned(),
         }
     }
@@ -1387,7 +1544,7 @@ mod tests {
                     visit("b", "2026-11-25T10:10:00+08:00", true),
                     visit("a", "2026-11-25T10:00:00+08:00", true),
                 ],
-                policy: CompliancePolicy::default(),
+                policy: no_spacing(),
                 counted: vec!["a", "b"],
                 excluded: vec![],
                 compliant: true,
@@ -1427,6 +1584,38 @@ mod tests {
                 counted: vec!["b"],
                 excluded: vec![("a", Exclusion::NotVerified), ("c", too_close("b"))],
                 compliant: false,
+            },
+            WeekCase {
+                name: "visits ten minutes apart count once by the default spacing",
+                visits: vec![
+                    visit("b", "2026-11-25T10:10:00+08:00", true),
+                    visit("a", "2026-11-25T10:00:00+08:00", true),
+                ],
+                policy: CompliancePolicy::default(),
+                counted: vec!["a"],
+                excluded: vec![("b", too_close("a"))],
+                compliant: false,
+            },
+            WeekCase {
+                name: "overlapping copies count once even without spacing, accepted or not",
+                visits: vec![
+                    CountedVisit {
+                        ended_at: t("2026-11-25T10:30:00+08:00"),
+                        ..visit("a", "2026-11-25T10:00:00+08:00", true)
+                    },
+                    visit("copy", "2026-11-25T10:00:00+08:00", true),
+                    visit("flagged", "2026-11-25T10:29:00+08:00", false),
+                    visit("touching", "2026-11-25T10:30:00+08:00", true),
+                    visit("later", "2026-11-26T10:00:00+08:00", true),
+                ],
+                policy: no_spacing(),
+                counted: vec!["a", "later"],
+                excluded: vec![
+                    ("copy", overlaps("a")),
+                    ("flagged", overlaps("a")),
+                    ("touching", overlaps("a")),
+                ],
+                compliant: true,
             },
             WeekCase {
                 name: "sunday 23:59 local counts and monday 00:00 local does not",
@@ -1648,6 +1837,237 @@ mod tests {
         let new = assigned_week_compliance(week, &visits_new, handover, None, &policy, SHANGHAI);
         assert_eq!((new.required, new.compliant), (2, false));
         assert_eq!(new.counted, ["n1"]);
+    }
+
+    // ---- one piece of work ----
+
+    fn span(from: &str, to: &str, fixes: &[&str]) -> VisitSpan {
+        VisitSpan {
+            started_at: t(from),
+            ended_at: t(to),
+            fix_times: fixes.iter().map(|f| t(f)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_same_occasion_is_overlapping_times_or_a_shared_fix() {
+        let a = span(
+            "2026-11-24T10:00:00+08:00",
+            "2026-11-24T10:20:00+08:00",
+            &["2026-11-24T10:05:00+08:00"],
+        );
+        let cases = [
+            ("the same times", a.clone(), true),
+            (
+                "inside it",
+                span(
+                    "2026-11-24T10:05:00+08:00",
+                    "2026-11-24T10:06:00+08:00",
+                    &[],
+                ),
+                true,
+            ),
+            (
+                "starting as it ends",
+                span(
+                    "2026-11-24T10:20:00+08:00",
+                    "2026-11-24T10:40:00+08:00",
+                    &[],
+                ),
+                true,
+            ),
+            (
+                "the same fix under other times",
+                span(
+                    "2026-11-24T12:00:00+08:00",
+                    "2026-11-24T12:20:00+08:00",
+                    &["2026-11-24T10:05:00+08:00"],
+                ),
+                true,
+            ),
+            (
+                "a minute after it ends",
+                span(
+                    "2026-11-24T10:21:00+08:00",
+                    "2026-11-24T10:40:00+08:00",
+                    &[],
+                ),
+                false,
+            ),
+            (
+                "the day before",
+                span(
+                    "2026-11-23T10:00:00+08:00",
+                    "2026-11-23T10:20:00+08:00",
+                    &[],
+                ),
+                false,
+            ),
+        ];
+        for (name, b, want) in cases {
+            assert_eq!(same_occasion(&a, &b), want, "{name}");
+            assert_eq!(same_occasion(&b, &a), want, "{name}, reversed");
+        }
+    }
+
+    #[test]
+    fn a_visit_earns_once_per_officer_community_and_window() {
+        let earned = [span(
+            "2026-11-24T10:00:00+08:00",
+            "2026-11-24T10:20:00+08:00",
+            &[],
+        )];
+        let policy = CompliancePolicy::default(); // two hours
+        let cases = [
+            (
+                "a copy",
+                "2026-11-24T10:00:00+08:00",
+                "2026-11-24T10:20:00+08:00",
+                &policy,
+                false,
+            ),
+            (
+                "an hour later",
+                "2026-11-24T11:00:00+08:00",
+                "2026-11-24T11:20:00+08:00",
+                &policy,
+                false,
+            ),
+            (
+                "an hour earlier",
+                "2026-11-24T09:00:00+08:00",
+                "2026-11-24T09:20:00+08:00",
+                &policy,
+                false,
+            ),
+            (
+                "two hours later",
+                "2026-11-24T12:00:00+08:00",
+                "2026-11-24T12:20:00+08:00",
+                &policy,
+                true,
+            ),
+            (
+                "the next day",
+                "2026-11-25T10:00:00+08:00",
+                "2026-11-25T10:20:00+08:00",
+                &policy,
+                true,
+            ),
+        ];
+        for (name, from, to, policy, want) in cases {
+            assert_eq!(
+                earns_visit_award(&span(from, to, &[]), &earned, policy, SHANGHAI),
+                want,
+                "{name}"
+            );
+        }
+        assert!(
+            earns_visit_award(&earned[0], &[], &policy, SHANGHAI),
+            "the first earns"
+        );
+        // Without spacing only the same occasion is one piece of work.
+        let none = no_spacing();
+        let later = span(
+            "2026-11-24T10:30:00+08:00",
+            "2026-11-24T10:50:00+08:00",
+            &[],
+        );
+        assert!(earns_visit_award(&later, &earned, &none, SHANGHAI));
+        assert!(!earns_visit_award(&earned[0], &earned, &none, SHANGHAI));
+        // The spacing window stops at the week's end, as compliance's count does.
+        let sunday = [span(
+            "2026-11-29T23:00:00+08:00",
+            "2026-11-29T23:20:00+08:00",
+            &[],
+        )];
+        let monday = span(
+            "2026-11-30T00:30:00+08:00",
+            "2026-11-30T00:50:00+08:00",
+            &[],
+        );
+        assert!(earns_visit_award(&monday, &sunday, &policy, SHANGHAI));
+    }
+
+    // ---- a month's weeks ----
+
+    #[test]
+    fn a_month_judges_the_weeks_whose_thursday_it_holds_that_have_started() {
+        let at = |s: &str| t(s);
+        let weeks = |ws: &[(i32, u32, bool)]| -> Vec<(IsoWeek, bool)> {
+            ws.iter()
+                .map(|&(y, n, running)| (w(y, n), running))
+                .collect()
+        };
+        type Case = (&'static str, i32, u32, &'static str, Vec<(IsoWeek, bool)>);
+        let cases: [Case; 7] = [
+            (
+                "early December: only week 49 (Nov 30 - Dec 6, Thursday Dec 3), running",
+                2026,
+                12,
+                "2026-12-06T09:00:00+08:00",
+                weeks(&[(2026, 49, true)]),
+            ),
+            (
+                "November seen from December: weeks 45-48, all ended; week 44 is October's",
+                2026,
+                11,
+                "2026-12-06T09:00:00+08:00",
+                weeks(&[
+                    (2026, 45, false),
+                    (2026, 46, false),
+                    (2026, 47, false),
+                    (2026, 48, false),
+                ]),
+            ),
+            (
+                "mid November: the ended weeks and the running one, none to come",
+                2026,
+                11,
+                "2026-11-18T09:00:00+08:00",
+                weeks(&[(2026, 45, false), (2026, 46, false), (2026, 47, true)]),
+            ),
+            (
+                "the last instant of a week leaves it running",
+                2026,
+                11,
+                "2026-11-08T23:59:59+08:00",
+                weeks(&[(2026, 45, true)]),
+            ),
+            (
+                "Monday 00:00 local ends the week before",
+                2026,
+                11,
+                "2026-11-09T00:00:00+08:00",
+                weeks(&[(2026, 45, false), (2026, 46, true)]),
+            ),
+            (
+                "week 53 of 2026 (Thursday Dec 31) is December's, not January's",
+                2027,
+                1,
+                "2027-01-31T12:00:00+08:00",
+                weeks(&[
+                    (2027, 1, false),
+                    (2027, 2, false),
+                    (2027, 3, false),
+                    (2027, 4, true),
+                ]),
+            ),
+            (
+                "a month still to come judges nothing",
+                2027,
+                2,
+                "2026-12-06T09:00:00+08:00",
+                vec![],
+            ),
+        ];
+        for (name, year, month, now, want) in cases {
+            assert_eq!(month_weeks(year, month, at(now), SHANGHAI), want, "{name}");
+        }
+        let december = month_weeks(2026, 12, at("2027-01-10T00:00:00+08:00"), SHANGHAI);
+        assert_eq!(december.last(), Some(&(w(2026, 53), false)));
+        assert_eq!(december.len(), 5);
+        assert!(month_weeks(2026, 13, at("2026-12-06T09:00:00+08:00"), SHANGHAI).is_empty());
     }
 
     // ---- 721 mix ----

@@ -7,6 +7,7 @@
 mod architecture;
 mod audit;
 mod auth;
+mod awards;
 mod blobs;
 mod cases;
 mod contract;

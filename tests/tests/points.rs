@@ -365,7 +365,7 @@ async fn a_rule_change_applies_from_its_date_and_never_rewrites_past_entries(app
     assert_eq!(
         app.post("/api/v1/visits")
             .token(&officer)
-            .json(visit(Utc::now() - Duration::hours(3), 1))
+            .json(visit(Utc::now() - Duration::hours(6), 1))
             .send()
             .await
             .status,

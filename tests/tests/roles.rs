@@ -415,14 +415,16 @@ fn cases(admin_id: &str) -> Vec<Case> {
             "/api/v1/compliance",
             "/api/v1/compliance",
             None,
-            &["officer", "supervisor", "admin"],
+            // The twice-weekly duty binds party members too (tests/tests/awards.rs).
+            &["officer", "party_member", "supervisor", "admin"],
         ),
         case(
             M::GET,
             "/api/v1/compliance/at-risk",
             "/api/v1/compliance/at-risk",
             None,
-            &["officer", "supervisor", "admin"],
+            // The twice-weekly duty binds party members too (tests/tests/awards.rs).
+            &["officer", "party_member", "supervisor", "admin"],
         ),
         case(
             M::POST,

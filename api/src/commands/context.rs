@@ -35,6 +35,9 @@ pub struct Ctx {
     pub observed_at: Option<DateTime<Utc>>,
     /// How visits are verified (configuration).
     pub visit_rules: patrol_domain::visit::VerificationRules,
+    /// Visits a week needs and their minimum spacing (configuration): what counts and
+    /// earns as one piece of work.
+    pub compliance: patrol_domain::visit::CompliancePolicy,
     /// Follow-up window and report quota (configuration).
     pub policy: CasePolicy,
     /// The district's time zone: days and months are counted in it.
@@ -61,6 +64,7 @@ impl Ctx {
             origin: None,
             observed_at: None,
             visit_rules: state.cfg.visit_rules.clone(),
+            compliance: state.cfg.compliance.clone(),
             policy: state.cfg.case_policy,
             tz: crate::db::store::district_tz(conn)?,
         })

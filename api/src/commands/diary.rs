@@ -152,14 +152,17 @@ pub fn write(conn: &mut DbConn, ctx: &Ctx, args: &DiaryWriteArgs) -> CommandResu
                 .values(&row)
                 .execute(conn)?;
             let tz = crate::db::store::district_tz(conn)?;
-            if diary::on_time(args.entry_date, Utc::now().with_timezone(&tz).date_naive()) {
+            if diary::on_time(args.entry_date, Utc::now().with_timezone(&tz).date_naive())
+                && !day_awarded_per_entry(conn, &row.author_id, &row.entry_date)?
+            {
                 crate::commands::points::award(
                     conn,
                     &crate::commands::points::Award {
                         officer_id: &row.author_id,
                         rule_code: "diary_on_time",
-                        source_kind: "diary",
-                        source_id: &row.entry_id,
+                        // One award per officer-day, however many entries the day holds.
+                        source_kind: "diary_day",
+                        source_id: &diary::award_key(&row.author_id, args.entry_date),
                         actor_id: None,
                         note: "",
                         points: None,
@@ -250,6 +253,30 @@ pub fn write(conn: &mut DbConn, ctx: &Ctx, args: &DiaryWriteArgs) -> CommandResu
         record: row,
         conflict: None,
     }))
+}
+
+/// Did the day already earn under the key used before awards were per officer-day
+/// (`diary` × entry id)? Such a ledger entry cannot be rewritten, so the day's award is
+/// not made a second time under the new key.
+fn day_awarded_per_entry(
+    conn: &mut DbConn,
+    author_id: &str,
+    entry_date: &str,
+) -> Result<bool, StoreError> {
+    use crate::db::schema::points_entries;
+    let entry_ids: Vec<String> = diary_entries::table
+        .filter(diary_entries::author_id.eq(author_id))
+        .filter(diary_entries::entry_date.eq(entry_date))
+        .select(diary_entries::entry_id)
+        .distinct()
+        .load(conn)?;
+    let n: i64 = points_entries::table
+        .filter(points_entries::source_kind.eq("diary"))
+        .filter(points_entries::rule_code.eq("diary_on_time"))
+        .filter(points_entries::source_id.eq_any(&entry_ids))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// May `ctx.actor` read (and, for supervisors, sign off) `author_id`'s diary? The author

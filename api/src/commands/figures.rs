@@ -223,6 +223,58 @@ pub fn case_figures(
     Ok(case_stats(&facts, Utc::now()))
 }
 
+/// Puts each person's twice-weekly record beside their points for the month
+/// `[from, until)` (in `tz`), as of `now`: the month's weeks by
+/// [`patrol_domain::visit::month_weeks`] (a week belongs to the month holding its
+/// Thursday; weeks still to come are left out), each judged with `policy`; the current
+/// week is listed, marked running, but not in the totals. So a supervisor sees when the
+/// two lines disagree.
+pub fn add_performance(
+    conn: &mut DbConn,
+    rows: &mut [crate::commands::points::Balance],
+    (from, _until): (i64, i64),
+    tz: Tz,
+    policy: &patrol_domain::visit::CompliancePolicy,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let first = Utc
+        .timestamp_millis_opt(from)
+        .single()
+        .unwrap_or_default()
+        .with_timezone(&tz)
+        .date_naive();
+    let weeks = patrol_domain::visit::month_weeks(first.year(), first.month(), now, tz);
+    for b in rows.iter_mut() {
+        for &(week, running) in &weeks {
+            let mut judgement = crate::commands::points::WeekJudgement {
+                week: week.to_string(),
+                running,
+                judged: 0,
+                compliant: 0,
+            };
+            for c in crate::commands::visits::compliance(
+                conn,
+                week,
+                tz,
+                policy,
+                None,
+                Some(&b.officer_id),
+            )? {
+                if c.required > 0 {
+                    judgement.judged += 1;
+                    judgement.compliant += u32::from(c.compliant);
+                }
+            }
+            if !running {
+                b.weeks_judged += judgement.judged;
+                b.weeks_compliant += judgement.compliant;
+            }
+            b.weeks.push(judgement);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,18 @@ pub fn award(conn: &mut DbConn, a: &Award<'_>) -> Result<Option<PointsRow>, Stor
             DbConn::Sqlite(_) => "SELECT last_seq, last_hash FROM points_chain WHERE id = 1",
         };
         let head: Head = diesel::sql_query(sql).get_result(conn)?;
+        // Points accrue only to roles that earn them, whatever asked for the award.
+        let role: Option<String> = users::table
+            .find(a.officer_id)
+            .select(users::role)
+            .first(conn)
+            .optional()?;
+        let earns = role
+            .and_then(|r| r.parse::<patrol_domain::role::Role>().ok())
+            .is_some_and(patrol_domain::role::Role::earns_points);
+        if !earns {
+            return Ok(None);
+        }
         // Checked under the lock: a concurrent replay of the same event waits, then sees it.
         let existing = points_entries::table
             .filter(points_entries::source_kind.eq(a.source_kind))
@@ -197,9 +209,26 @@ pub struct Balance {
     pub points: i64,
     pub entries: i64,
     /// The second line beside points (工作实效与履职情况双线并进): officer × community ×
-    /// week judgements starting in the period, and how many met the twice-weekly rule.
+    /// week judgements of the month's weeks that have ended, and how many met the
+    /// twice-weekly rule. A week belongs to the month holding its Thursday.
     pub weeks_judged: u32,
     pub weeks_compliant: u32,
+    /// Each of the month's weeks that has started, oldest first; the current one last,
+    /// marked running and left out of the totals above.
+    pub weeks: Vec<WeekJudgement>,
+}
+
+/// One week of a month's judgement for one person.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeekJudgement {
+    /// ISO week, e.g. `2026-W49`.
+    pub week: String,
+    /// The week has not ended: what it says may still change.
+    pub running: bool,
+    /// Community judgements that week (assignments with a requirement).
+    pub judged: u32,
+    /// How many of them are compliant (so far, when running).
+    pub compliant: u32,
 }
 
 /// Points summed by street or squad, highest first.
@@ -287,6 +316,7 @@ pub fn balances(
             entries,
             weeks_judged: 0,
             weeks_compliant: 0,
+            weeks: Vec::new(),
         })
         .collect())
 }
@@ -378,7 +408,14 @@ pub fn claim(conn: &mut DbConn, ctx: &Ctx, args: &PointsClaimArgs) -> CommandRes
             }
         },
         Role::Supervisor | Role::Admin => match args.officer_id.as_deref() {
-            Some(o) => (o.to_owned(), "supervisor_adjustment"),
+            Some(o) => {
+                // Judged before anything else: an adjustment nobody may file says so
+                // whatever else is wrong with it.
+                match subject_check(conn, ctx, o)? {
+                    Ok(()) => (o.to_owned(), "supervisor_adjustment"),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
             None => {
                 return Ok(Err(DomainError::invalid(
                     "officer_id",
@@ -539,8 +576,37 @@ fn claim_changed(conn: &mut DbConn, row: &ClaimRow) -> Result<(), StoreError> {
     )
 }
 
-/// A supervisor approves (appending the entry) or rejects a pending claim, with a reason.
-/// Nobody decides a claim for themselves or one they filed.
+/// [`points::may_audit`] for `ctx.actor` auditing `officer_id`'s points (deciding their
+/// claim, filing an adjustment for them).
+fn subject_check(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    officer_id: &str,
+) -> Result<Result<(), DomainError>, StoreError> {
+    let Some(user) = crate::db::store::user_by_id(conn, officer_id)? else {
+        return Ok(Err(DomainError::invalid("officer_id", "no such account")));
+    };
+    let Ok(role) = user.role.parse::<patrol_domain::role::Role>() else {
+        return Err(StoreError::Corrupt(format!(
+            "user {officer_id} has role {:?}",
+            user.role
+        )));
+    };
+    let covered = crate::commands::scope::covers_person(conn, &ctx.scope, officer_id)?;
+    let subject = points::Subject {
+        id: officer_id,
+        role,
+        covered,
+    };
+    Ok(points::may_audit(
+        ctx.actor.role,
+        &ctx.actor.user_id,
+        &subject,
+    ))
+}
+
+/// A supervisor who covers the claimant approves (appending the entry) or rejects a
+/// pending claim, with a reason. Nobody decides a claim for themselves or one they filed.
 pub fn decide(
     conn: &mut DbConn,
     ctx: &Ctx,
@@ -556,7 +622,7 @@ pub fn decide(
     else {
         return Ok(Err(DomainError::not_found(format!("claim {claim_id}"))));
     };
-    if let Err(e) = points::may_decide(ctx.actor.role, &ctx.actor.user_id, &row.officer_id) {
+    if let Err(e) = subject_check(conn, ctx, &row.officer_id)? {
         return Ok(Err(e));
     }
     if row.claimed_by == ctx.actor.user_id {

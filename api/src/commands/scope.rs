@@ -27,3 +27,16 @@ pub fn scope_of(conn: &mut DbConn, user: &AuthUser) -> StoreResult<Scope> {
         }
     })
 }
+
+/// Does `scope` cover the person `user_id`: everyone for `All`; for communities, when one
+/// of the person's current community assignments lies in them (a supervisor covers the
+/// officers and party members of their streets); nobody for `Own`.
+pub fn covers_person(conn: &mut DbConn, scope: &Scope, user_id: &str) -> StoreResult<bool> {
+    Ok(match scope {
+        Scope::All => true,
+        Scope::Own => false,
+        Scope::Communities(ids) => store::current_assignments_of_user(conn, user_id)?
+            .into_iter()
+            .any(|a| a.kind != AssignmentKind::LeaderStreet.as_str() && ids.contains(&a.target_id)),
+    })
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 use patrol_domain::DomainError;
@@ -13,7 +13,7 @@ use patrol_domain::role::{AssignmentKind, Role};
 use patrol_domain::seed::Class721;
 use patrol_domain::visit::{
     self, CompliancePolicy, CountedVisit, IsoWeek, LocationFix, VerificationContext,
-    VerificationRules, VisitEvidence, WeekCompliance,
+    VerificationRules, VisitEvidence, VisitSpan, WeekCompliance,
 };
 use patrol_sync::protocol::VisitRecordArgs;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use crate::commands::context::{Applied, CommandResult, Ctx, check_photo_hashes};
 use crate::db::changes;
 use crate::db::ids::{new_id, now_ms, rfc3339};
-use crate::db::schema::{assignments, photos, visits};
+use crate::db::schema::{assignments, photos, points_entries, visits};
 use crate::db::store::{self, PhotoRow};
 use crate::db::{DbConn, StoreError};
 
@@ -177,6 +177,49 @@ fn previous_visit(
     }))
 }
 
+/// The officer's other visits of `community_id` starting within `reach` of `span`: what
+/// duplicate detection and the award window compare a visit with. `(id, span)` each.
+fn nearby_visits(
+    conn: &mut DbConn,
+    (officer_id, community_id): (&str, &str),
+    span: &VisitSpan,
+    reach: Duration,
+    except: &str,
+) -> Result<Vec<(String, VisitSpan)>, StoreError> {
+    let rows: Vec<(String, i64, i64, String)> = visits::table
+        .filter(visits::officer_id.eq(officer_id))
+        .filter(visits::community_id.eq(community_id))
+        .filter(visits::id.ne(except))
+        .filter(visits::started_at.ge(ms(span.started_at - reach)))
+        .filter(visits::started_at.le(ms(span.ended_at + reach)))
+        .select((
+            visits::id,
+            visits::started_at,
+            visits::ended_at,
+            visits::fixes,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, start, end, fixes)| {
+            let fixes: Vec<LocationFix> = serde_json::from_str(&fixes)
+                .map_err(|e| StoreError::Corrupt(format!("visit {id} fixes: {e}")))?;
+            let span = VisitSpan {
+                started_at: utc(start),
+                ended_at: utc(end),
+                fix_times: fixes.iter().map(|f| f.at).collect(),
+            };
+            Ok((id, span))
+        })
+        .collect()
+}
+
+/// How far around a visit its copies and its award window are looked for: a copy under
+/// shifted times still shares a fix within a day or two, and the spacing reaches no
+/// further than itself.
+fn reach(policy: &CompliancePolicy) -> Duration {
+    Duration::days(2) + policy.min_spacing.unwrap_or_else(Duration::zero)
+}
+
 fn seen_hashes(conn: &mut DbConn, hashes: &[String]) -> Result<BTreeSet<String>, StoreError> {
     Ok(photos::table
         .filter(photos::owner_kind.eq("visit"))
@@ -285,6 +328,19 @@ pub fn record(
         ms(evidence.started_at),
     )?;
     let previous = previous_visit(conn, &ctx.actor.user_id, ms(evidence.started_at))?;
+    // One officer's visits are judged one at a time (SQLite's write lock already does),
+    // so two copies pushed at once cannot both find the other absent on PostgreSQL.
+    store::lock_row(conn, store::LockTable::Users, &ctx.actor.user_id)?;
+    let span = VisitSpan::of(&evidence);
+    let repeats_another_visit = nearby_visits(
+        conn,
+        (&ctx.actor.user_id, &community.id),
+        &span,
+        reach(&ctx.compliance),
+        &args.visit_id,
+    )?
+    .iter()
+    .any(|(_, other)| visit::same_occasion(other, &span));
     let seen = seen_hashes(conn, &evidence.photo_hashes)?;
     let seen_before = |h: &str| seen.contains(h);
     let vctx = VerificationContext {
@@ -292,6 +348,7 @@ pub fn record(
         assigned,
         previous_visit: previous,
         photo_hashes_seen_before: &seen_before,
+        repeats_another_visit,
     };
     let flags: Vec<String> = visit::verify(&evidence, &vctx, rules)
         .iter()
@@ -347,16 +404,54 @@ pub fn record(
             changes::photo_changed(conn, &p, available)?;
         }
     }
-    award_visit(conn, &row)?;
+    award_visit(conn, &row, &ctx.compliance, ctx.tz)?;
     Ok(Ok(Applied {
         record: row,
         conflict: None,
     }))
 }
 
-/// A verified (or accepted) visit earns its points once, keyed by the visit.
-fn award_visit(conn: &mut DbConn, v: &VisitRow) -> Result<(), StoreError> {
-    if v.status != "flagged" {
+/// A verified (or accepted) visit earns its points once, keyed by the visit, and only
+/// when no visit of the same officer × community already earned for the same piece of
+/// work ([`visit::earns_visit_award`]). The caller holds the officer's lock.
+fn award_visit(
+    conn: &mut DbConn,
+    v: &VisitRow,
+    policy: &CompliancePolicy,
+    tz: Tz,
+) -> Result<(), StoreError> {
+    if v.status == "flagged" {
+        return Ok(());
+    }
+    let fixes: Vec<LocationFix> = serde_json::from_str(&v.fixes)
+        .map_err(|e| StoreError::Corrupt(format!("visit {} fixes: {e}", v.id)))?;
+    let span = VisitSpan {
+        started_at: utc(v.started_at),
+        ended_at: utc(v.ended_at),
+        fix_times: fixes.iter().map(|f| f.at).collect(),
+    };
+    let nearby = nearby_visits(
+        conn,
+        (&v.officer_id, &v.community_id),
+        &span,
+        reach(policy),
+        &v.id,
+    )?;
+    let ids: Vec<&str> = nearby.iter().map(|(id, _)| id.as_str()).collect();
+    let earned_ids: BTreeSet<String> = points_entries::table
+        .filter(points_entries::source_kind.eq("visit"))
+        .filter(points_entries::rule_code.eq("visit_verified"))
+        .filter(points_entries::source_id.eq_any(&ids))
+        .select(points_entries::source_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let earned: Vec<VisitSpan> = nearby
+        .into_iter()
+        .filter(|(id, _)| earned_ids.contains(id))
+        .map(|(_, span)| span)
+        .collect();
+    if visit::earns_visit_award(&span, &earned, policy, tz) {
         crate::commands::points::award(
             conn,
             &crate::commands::points::Award {
@@ -428,7 +523,8 @@ pub fn accept(
         ))
         .execute(conn)?;
     visit_changed(conn, &row)?;
-    award_visit(conn, &row)?;
+    store::lock_row(conn, store::LockTable::Users, &row.officer_id)?;
+    award_visit(conn, &row, &ctx.compliance, ctx.tz)?;
     store::insert_audit(
         conn,
         &store::AuditRow {
@@ -447,11 +543,13 @@ pub fn accept(
     }))
 }
 
-/// One officer × community × week.
+/// One officer (or party member) × community × week.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComplianceRow {
     pub officer_id: String,
     pub officer_name: String,
+    /// `officer` or `party_member`: every role the twice-weekly duty binds.
+    pub role: String,
     pub community_code: String,
     pub week: String,
     pub required: u32,
@@ -465,13 +563,14 @@ pub struct ComplianceRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExcludedVisit {
     pub visit_id: String,
-    /// `NOT_VERIFIED` or `TOO_CLOSE_TO_PREVIOUS`.
+    /// `NOT_VERIFIED`, `TOO_CLOSE_TO_PREVIOUS` or `OVERLAPS_PREVIOUS`.
     pub reason: String,
     pub previous_id: Option<String>,
 }
 
-/// Compliance of every officer assignment that overlaps `week`, for the communities in
-/// `only` (all when `None`) and optionally one officer.
+/// Compliance of every assignment under the twice-weekly duty (officers' and party
+/// members', [`AssignmentKind::VISIT_DUTY`]) that overlaps `week`, for the communities in
+/// `only` (all when `None`) and optionally one person.
 pub fn compliance(
     conn: &mut DbConn,
     week: IsoWeek,
@@ -482,7 +581,7 @@ pub fn compliance(
 ) -> Result<Vec<ComplianceRow>, StoreError> {
     let (start, end) = (ms(week.start_utc(tz)), ms(week.end_utc(tz)));
     let mut q = assignments::table
-        .filter(assignments::kind.eq(AssignmentKind::OfficerCommunity.as_str()))
+        .filter(assignments::kind.eq_any(AssignmentKind::VISIT_DUTY.map(AssignmentKind::as_str)))
         .filter(assignments::started_at.lt(end))
         .filter(
             assignments::ended_at
@@ -494,6 +593,7 @@ pub fn compliance(
             assignments::target_id,
             assignments::started_at,
             assignments::ended_at,
+            assignments::kind,
         ))
         .order((
             assignments::target_id,
@@ -507,20 +607,30 @@ pub fn compliance(
     if let Some(o) = officer {
         q = q.filter(assignments::user_id.eq(o.to_owned()));
     }
-    let rows: Vec<(String, String, i64, Option<i64>)> = q.load(conn)?;
+    let rows: Vec<(String, String, i64, Option<i64>, String)> = q.load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
-    for (officer_id, community_id, from, until) in rows {
+    for (officer_id, community_id, from, until, kind) in rows {
+        let role = AssignmentKind::parse(&kind)
+            .map(|k| k.holder().as_str())
+            .unwrap_or_default()
+            .to_owned();
         let counted: Vec<CountedVisit> = visits::table
             .filter(visits::officer_id.eq(&officer_id))
             .filter(visits::community_id.eq(&community_id))
             .filter(visits::started_at.ge(start))
             .filter(visits::started_at.lt(end))
-            .select((visits::id, visits::started_at, visits::status))
-            .load::<(String, i64, String)>(conn)?
+            .select((
+                visits::id,
+                visits::started_at,
+                visits::ended_at,
+                visits::status,
+            ))
+            .load::<(String, i64, i64, String)>(conn)?
             .into_iter()
-            .map(|(id, at, status)| CountedVisit {
+            .map(|(id, at, end, status)| CountedVisit {
                 id,
                 started_at: utc(at),
+                ended_at: utc(end),
                 verified: status != "flagged",
             })
             .collect();
@@ -538,6 +648,7 @@ pub fn compliance(
         out.push(ComplianceRow {
             officer_id,
             officer_name,
+            role,
             community_code,
             week: week.to_string(),
             required: wc.required,
@@ -553,6 +664,11 @@ pub fn compliance(
                     visit::Exclusion::TooCloseToPrevious { previous_id } => ExcludedVisit {
                         visit_id: id,
                         reason: "TOO_CLOSE_TO_PREVIOUS".into(),
+                        previous_id: Some(previous_id),
+                    },
+                    visit::Exclusion::OverlapsPrevious { previous_id } => ExcludedVisit {
+                        visit_id: id,
+                        reason: "OVERLAPS_PREVIOUS".into(),
                         previous_id: Some(previous_id),
                     },
                 })

@@ -85,52 +85,18 @@ pub async fn list_points_balances(
                 }
             };
             let mut rows = points::balances(conn, bounds, officers.as_deref())?;
-            add_performance(conn, &st, &mut rows, bounds, tz)?;
+            crate::commands::figures::add_performance(
+                conn,
+                &mut rows,
+                bounds,
+                tz,
+                &st.cfg.compliance,
+                Utc::now(),
+            )?;
             Ok(rows)
         })
         .await?;
     Ok(HttpResponse::Ok().json(rows))
-}
-
-/// Puts each officer's twice-weekly record for the weeks starting in the period beside
-/// their points, so a supervisor sees when the two lines disagree.
-fn add_performance(
-    conn: &mut crate::db::DbConn,
-    st: &AppState,
-    rows: &mut [points::Balance],
-    (from, until): (i64, i64),
-    tz: chrono_tz::Tz,
-) -> ApiResult<()> {
-    use chrono::{Duration, TimeZone};
-    use patrol_domain::visit::week_of;
-    let start = Utc.timestamp_millis_opt(from).single().unwrap_or_default();
-    let mut weeks = Vec::new();
-    let mut day = start;
-    while day.timestamp_millis() < until {
-        let w = week_of(day, tz);
-        if w.start_utc(tz).timestamp_millis() >= from && !weeks.contains(&w) {
-            weeks.push(w);
-        }
-        day += Duration::days(1);
-    }
-    for b in rows.iter_mut() {
-        for w in &weeks {
-            for c in crate::commands::visits::compliance(
-                conn,
-                *w,
-                tz,
-                &st.cfg.compliance,
-                None,
-                Some(&b.officer_id),
-            )? {
-                if c.required > 0 {
-                    b.weeks_judged += 1;
-                    b.weeks_compliant += u32::from(c.compliant);
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]

@@ -81,7 +81,8 @@ pub struct ComplianceQuery {
 }
 
 /// Who sees which compliance rows: supervisors their streets' communities, admins all,
-/// officers only themselves.
+/// officers and party members only themselves (asking for someone else is 403, not a
+/// silent answer about oneself).
 fn compliance_rows(
     conn: &mut DbConn,
     st: &AppState,
@@ -101,7 +102,15 @@ fn compliance_rows(
             Scope::Communities(ids) => (Some(ids), q.officer_id.clone()),
             _ => (Some(Vec::new()), None),
         },
-        Role::Officer => (None, Some(user.id.clone())),
+        Role::Officer | Role::PartyMember => match q.officer_id.as_deref() {
+            Some(other) if other != user.id => {
+                return Err(ApiError::Forbidden(
+                    "you see only your own compliance; leave officer_id out or give your own id"
+                        .into(),
+                ));
+            }
+            _ => (None, Some(user.id.clone())),
+        },
         other => {
             return Err(ApiError::Forbidden(format!(
                 "the {other} role has no visit compliance to see"
