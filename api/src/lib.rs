@@ -67,6 +67,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             jwt: JwtKeys::new(&cfg),
+            sessions: crate::auth::revocation::LiveSessions::new(cfg.session_check_ttl),
             limiters: Limiters::new(&cfg.limits),
             hashing: PasswordHashing::new(cfg.limits.concurrent_hashes),
             codes,

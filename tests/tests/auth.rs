@@ -20,8 +20,15 @@ fn forge(claims: Value, secret: &[u8]) -> String {
     .expect("encode")
 }
 
-fn claims(sub: &str) -> Value {
-    json!({"sub": sub, "role": "officer", "iat": now(), "exp": now() + 600, "iss": "patrol", "aud": "patrol-api"})
+fn claims(sub: &str, sid: &str) -> Value {
+    json!({"sub": sub, "role": "officer", "sid": sid, "iat": now(), "exp": now() + 600, "iss": "patrol", "aud": "patrol-api"})
+}
+
+/// The `sid` claim of an access token we were issued.
+fn session_of(token: &str) -> String {
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sid"].as_str().expect("sid").to_owned()
 }
 
 async fn me_status(app: &TestApp, token: &str) -> u16 {
@@ -34,6 +41,8 @@ async fn tokens_that_break_a_rule_are_refused(app: TestApp) {
     let me = app.get("/api/v1/me").token(&good).send().await;
     assert_eq!(me.status, 200);
     let sub = me.body["user"]["id"].as_str().unwrap().to_owned();
+    let sid = session_of(&good);
+    let claims = |sub: &str| claims(sub, &sid);
     // The same claims signed properly pass, so each refusal below is about its one flaw.
     assert_eq!(
         me_status(&app, &forge(claims(&sub), TEST_SECRET.as_bytes())).await,
@@ -56,6 +65,11 @@ async fn tokens_that_break_a_rule_are_refused(app: TestApp) {
     exp_string["exp"] = json!((now() + 600).to_string());
     let mut no_role = claims(&sub);
     no_role.as_object_mut().unwrap().remove("role");
+    let mut no_session = claims(&sub);
+    no_session.as_object_mut().unwrap().remove("sid");
+    // A session that was never started (or of another account) is no session.
+    let mut unknown_session = claims(&sub);
+    unknown_session["sid"] = json!("0190aaaa-0000-7000-8000-000000000000");
 
     let cases = [
         ("alg none", alg_none),
@@ -72,6 +86,11 @@ async fn tokens_that_break_a_rule_are_refused(app: TestApp) {
         ("wrong iss", forge(wrong_iss, TEST_SECRET.as_bytes())),
         ("exp as string", forge(exp_string, TEST_SECRET.as_bytes())),
         ("missing role", forge(no_role, TEST_SECRET.as_bytes())),
+        ("missing session", forge(no_session, TEST_SECRET.as_bytes())),
+        (
+            "unknown session",
+            forge(unknown_session, TEST_SECRET.as_bytes()),
+        ),
         ("garbage", "not.a.jwt".to_owned()),
     ];
     for (what, token) in cases {
@@ -166,6 +185,54 @@ async fn logout_revokes_the_refresh_token(app: TestApp) {
     assert_eq!(status, 401);
 }
 
+/// An access token ends with its session: at once on the server that ended it, and on
+/// another server of the deployment once its brief memory of the session runs out (here
+/// none, so the test need not wait).
+async fn ending_a_session_ends_its_access_tokens(app: TestApp) {
+    app.seed_fixture().await;
+    let mut cfg = patrol_tests::test_config(&app.db);
+    cfg.session_check_ttl = std::time::Duration::ZERO;
+    let other = TestApp::start_on(app.db.clone(), cfg, app.backend).await;
+
+    let kept = sign_in(&app).await;
+    let kept_access = kept["access_token"].as_str().unwrap();
+    let ended = sign_in(&app).await;
+    let ended_access = ended["access_token"].as_str().unwrap();
+    // Both servers have seen both sessions live (this one remembers that for 10 s).
+    for server in [&app, &other] {
+        assert_eq!(me_status(server, kept_access).await, 200);
+        assert_eq!(me_status(server, ended_access).await, 200);
+    }
+    let res = app
+        .post("/api/v1/auth/logout")
+        .token(ended_access)
+        .json(json!({ "refresh_token": ended["refresh_token"] }))
+        .send()
+        .await;
+    assert_eq!(res.status, 204);
+    for server in [&app, &other] {
+        let res = server.get("/api/v1/me").token(ended_access).send().await;
+        assert_eq!(res.status, 401, "signed out: {}", res.text);
+        assert!(res.text.contains("session has ended"), "{}", res.text);
+        assert_eq!(me_status(server, kept_access).await, 200, "other session");
+    }
+
+    // A refresh token presented again after its successor was used revokes the family:
+    // the access token issued with the successor ends too.
+    let r1 = kept["refresh_token"].as_str().unwrap().to_owned();
+    let (_, second) = refresh(&app, &r1).await;
+    let (status, third) = refresh(&app, second["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    let newest = third["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me_status(&app, &newest).await, 200);
+    assert_eq!(session_of(&newest), session_of(kept_access), "one session");
+    let (status, _) = refresh(&app, &r1).await;
+    assert_eq!(status, 401);
+    for server in [&app, &other] {
+        assert_eq!(me_status(server, &newest).await, 401, "reuse revoked it");
+    }
+}
+
 async fn wrong_passwords_and_unknown_logins_get_the_same_answer(app: TestApp) {
     app.seed_fixture().await;
     let wrong = app
@@ -251,6 +318,7 @@ on_both_backends!(
     tokens_that_break_a_rule_are_refused,
     refresh_rotates_and_reuse_revokes_the_family,
     logout_revokes_the_refresh_token,
+    ending_a_session_ends_its_access_tokens,
     wrong_passwords_and_unknown_logins_get_the_same_answer,
     a_resident_registers_verifies_and_signs_in,
     registration_rejects_bad_phones_and_short_passwords,

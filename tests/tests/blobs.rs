@@ -20,6 +20,11 @@ use sha2::{Digest, Sha256};
 /// The photo size limit of these tests, small so the oversize case is cheap.
 const MAX: usize = 64 * 1024;
 
+/// Bytes of unreferenced photos one account may hold in these tests: three of `MAX`.
+const QUOTA: u64 = 3 * MAX as u64 + 100;
+/// New photos one account may store a day in these tests.
+const PER_DAY: u32 = 8;
+
 /// Runs a scenario on each backend with a fresh blob directory, and on SQLite with a fresh
 /// prefix of an S3 bucket.
 macro_rules! blob_scenarios {
@@ -126,6 +131,8 @@ async fn spawn(backend: Backend, s3: bool) -> Option<(TestApp, Stored)> {
         cfg.blob_dir = blob_dir;
         cfg.blob_store_url = url;
         cfg.blob_max_bytes = MAX;
+        cfg.photo_quota.unreferenced_bytes = QUOTA;
+        cfg.photo_quota.uploads_per_day = PER_DAY;
     })
     .await?;
     app.seed_fixture().await;
@@ -587,7 +594,156 @@ async fn head_tells_a_resident_no_more_than_get_does(app: TestApp, _stored: Stor
     assert_eq!(res.header("content-length"), Some("700"));
 }
 
+impl Stored {
+    /// A store over the same bytes the server keeps, for running the clean-up job.
+    fn store(&self) -> Box<dyn patrol_api::infra::blobs::BlobStore> {
+        match self {
+            Stored::Dir(dir) => Box::new(patrol_api::infra::blobs::LocalDirStore::new(&dir.0)),
+            Stored::Bucket { store, prefix, .. } => Box::new(
+                patrol_api::infra::blobs::ObjectBlobStore::new(
+                    std::sync::Arc::new(store.clone()),
+                    prefix.as_ref(),
+                )
+                .unwrap(),
+            ),
+        }
+    }
+}
+
+/// Runs the photo clean-up job as a server would at `at` (ms), with the default grace.
+async fn purge_photos_at(app: &TestApp, stored: &Stored, at: i64) -> Option<usize> {
+    let url = app.db.url().to_owned();
+    let store = stored.store();
+    tokio::task::spawn_blocking(move || {
+        let pool = db::connect(&DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let grace = patrol_api::infra::config::PhotoQuota::default().unreferenced_grace;
+        patrol_api::jobs::run_photo_purge(&mut conn, "test", at, grace, store.as_ref()).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// An account may hold only so many bytes of photos that no record references, and store
+/// only so many new photos a day (issue 16, item 7); photos a record awaits are always
+/// taken. Refusals are 429 with `Retry-After`, so a device keeps the photo. The clean-up
+/// job deletes unreferenced photos once their grace period is over, bytes and row, and
+/// keeps every photo a record references.
+async fn photo_quotas_hold_and_abandoned_photos_are_cleaned_up(app: TestApp, stored: Stored) {
+    let resident = app.login_as("resident").await;
+    let photos: Vec<Vec<u8>> = (0..5).map(|i| png(&format!("loose {i}"), MAX)).collect();
+    for p in &photos[..3] {
+        assert_eq!(put(&app, &resident, &sha(p), p).await.status, 201);
+    }
+    let res = put(&app, &resident, &sha(&photos[3]), &photos[3]).await;
+    assert_eq!(res.status, 429, "{}", res.text);
+    assert_eq!(res.header("retry-after"), Some("60"));
+    assert!(res.text.contains("no record references"), "{}", res.text);
+    // Nor can the quota be dodged by a chunked upload: it is refused before staging.
+    let res = put_chunk(&app, &resident, &sha(&photos[4]), &photos[4], 0..100).await;
+    assert_eq!(res.status, 429, "{}", res.text);
+    assert_eq!(
+        head(&app, &resident, &sha(&photos[4]))
+            .await
+            .header("upload-offset"),
+        None
+    );
+    assert!(!stored.has(&sha(&photos[3])).await);
+    // Uploading a stored photo again takes no quota.
+    assert_eq!(
+        put(&app, &resident, &sha(&photos[0]), &photos[0])
+            .await
+            .status,
+        200
+    );
+    // Another account has its own quota.
+    let officer = app.login_as("officer").await;
+    assert_eq!(
+        put(&app, &officer, &sha(&photos[3]), &photos[3])
+            .await
+            .status,
+        201
+    );
+
+    // A photo a record awaits is taken over the byte quota: the device pushed first.
+    let awaited = png("awaited", MAX);
+    let mut phone = Device::new(&resident);
+    let case_id = uuid::Uuid::now_v7().to_string();
+    let mut body = report(&case_id);
+    body["photos"] = json!([sha(&awaited)]);
+    phone.queue("case.report", body);
+    let pushed = phone.push(&app).await;
+    assert_eq!(
+        pushed.body["results"][0]["outcome"], "applied",
+        "{}",
+        pushed.text
+    );
+    assert_eq!(
+        put(&app, &resident, &sha(&awaited), &awaited).await.status,
+        201
+    );
+
+    // Photos a day: the officer's second to eighth new photos are taken, the ninth not.
+    for i in 1..PER_DAY {
+        let p = png(&format!("day {i}"), 100);
+        let mut phone = Device::new(&officer);
+        let case_id = uuid::Uuid::now_v7().to_string();
+        let mut body = report(&case_id);
+        body["photos"] = json!([sha(&p)]);
+        phone.queue("case.report", body);
+        phone.push(&app).await;
+        assert_eq!(
+            put(&app, &officer, &sha(&p), &p).await.status,
+            201,
+            "photo {i}"
+        );
+    }
+    let p = png("one too many", 100);
+    let res = put(&app, &officer, &sha(&p), &p).await;
+    assert_eq!(res.status, 429, "{}", res.text);
+    assert_eq!(res.header("retry-after"), Some("3600"));
+    assert!(res.text.contains("last 24 hours"), "{}", res.text);
+
+    // The clean-up: within the grace period nothing goes; after it, exactly the photos no
+    // record references (three of the resident's, one of the officer's), bytes and rows.
+    let now = patrol_api::db::ids::now_ms();
+    let grace = i64::try_from(
+        patrol_api::infra::config::PhotoQuota::default()
+            .unreferenced_grace
+            .as_millis(),
+    )
+    .unwrap();
+    let hour = 3_600_000;
+    assert_eq!(
+        purge_photos_at(&app, &stored, now + grace - 2 * hour).await,
+        Some(0)
+    );
+    assert_eq!(
+        purge_photos_at(&app, &stored, now + grace + 2 * hour).await,
+        Some(4)
+    );
+    assert_eq!(
+        purge_photos_at(&app, &stored, now + grace + 2 * hour).await,
+        None,
+        "one server runs each period"
+    );
+    for p in &photos[..4] {
+        assert!(!stored.has(&sha(p)).await);
+        assert_eq!(rows(&app, &sha(p)).await, 0);
+    }
+    assert!(stored.has(&sha(&awaited)).await, "a referenced photo stays");
+    assert_eq!(get_raw(&app, &resident, &sha(&awaited)).await.0, 200);
+    // The resident's quota is free again.
+    assert_eq!(
+        put(&app, &resident, &sha(&photos[4]), &photos[4])
+            .await
+            .status,
+        201
+    );
+}
+
 blob_scenarios!(
+    photo_quotas_hold_and_abandoned_photos_are_cleaned_up,
     head_tells_a_resident_no_more_than_get_does,
     the_same_photo_uploaded_twice_and_concurrently_is_stored_once,
     a_photo_with_one_flipped_byte_is_refused_and_nothing_is_stored,

@@ -93,6 +93,9 @@ impl Rng {
 struct Account {
     id: String,
     role: &'static str,
+    /// The session the minted tokens name (a refresh-token family in the database, so
+    /// the server's revocation check finds it live).
+    session: String,
     /// Index of the community (C1..C3) an officer covers.
     community: usize,
 }
@@ -102,7 +105,7 @@ fn token(a: &Account, expired: bool) -> String {
     let exp = if expired { now - 3600 } else { now + 3600 };
     encode(
         &Header::new(Algorithm::HS256),
-        &json!({"sub": a.id, "role": a.role, "iat": now - 7200, "exp": exp, "iss": "patrol", "aud": "patrol-api"}),
+        &json!({"sub": a.id, "role": a.role, "sid": a.session, "iat": now - 7200, "exp": exp, "iss": "patrol", "aud": "patrol-api"}),
         &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
     )
     .unwrap()
@@ -560,6 +563,22 @@ fn pool(url: &str) -> db::Pool {
 fn accounts(pool: &db::Pool) -> (Vec<Account>, Vec<Account>, Account) {
     let mut c = pool.get().unwrap();
     let c: &mut DbConn = &mut c;
+    let session_of = |c: &mut DbConn, user_id: &str| {
+        let now = patrol_api::db::ids::now_ms();
+        let row = patrol_api::db::store::RefreshTokenRow {
+            id: patrol_api::db::ids::new_id(),
+            family_id: patrol_api::db::ids::new_id(),
+            user_id: user_id.to_owned(),
+            token_hash: patrol_api::db::ids::new_id(),
+            issued_at: now,
+            expires_at: now + 86_400_000,
+            used_at: None,
+            successor_id: None,
+            revoked_at: None,
+        };
+        patrol_api::db::store::insert_refresh_token(c, &row).unwrap();
+        row.family_id
+    };
     let mut make = |login: String, role: &'static str, covers: &[&str], community: usize| {
         let new = NewUser::parse(&login, role, &format!("{login} name"), None, None).unwrap();
         // Nobody logs in: tokens are minted with the test secret, so no password hashing.
@@ -568,6 +587,7 @@ fn accounts(pool: &db::Pool) -> (Vec<Account>, Vec<Account>, Account) {
             assign(c, &row.id, code, None, None).unwrap();
         }
         Account {
+            session: session_of(c, &row.id),
             id: row.id,
             role,
             community,
@@ -603,6 +623,7 @@ fn accounts(pool: &db::Pool) -> (Vec<Account>, Vec<Account>, Account) {
             )
             .unwrap();
             Account {
+                session: session_of(c, &id),
                 id,
                 role: "resident",
                 community: i % 3,

@@ -38,6 +38,10 @@ impl BlobStore for Fillable {
             _ => self.inner.put(hash, bytes),
         }
     }
+
+    fn delete(&self, hash: &BlobHash) -> io::Result<()> {
+        self.inner.delete(hash)
+    }
 }
 
 fn photo(salt: &str) -> Vec<u8> {

@@ -4,6 +4,7 @@
 
 pub mod limits;
 pub mod password;
+pub mod revocation;
 pub mod session;
 pub mod tokens;
 

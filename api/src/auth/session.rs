@@ -76,12 +76,13 @@ fn role_of(user: &UserRow) -> ApiResult<Role> {
 async fn start_session(state: &AppState, user: &UserRow) -> ApiResult<TokenPair> {
     let role = role_of(user)?;
     let refresh = random_token(32);
-    let row = refresh_row(&new_id(), &user.id, &refresh, state, now_ms());
+    let session_id = new_id();
+    let row = refresh_row(&session_id, &user.id, &refresh, state, now_ms());
     state
         .run_db(move |conn| store::insert_refresh_token(conn, &row))
         .await?;
     Ok(TokenPair {
-        access_token: state.jwt.issue(&user.id, role)?,
+        access_token: state.jwt.issue(&user.id, role, &session_id)?,
         token_type: "Bearer",
         expires_in: state.jwt.ttl_secs(),
         refresh_token: refresh,
@@ -113,8 +114,15 @@ pub async fn login(
 }
 
 enum RefreshOutcome {
-    Rotated { user_id: String, token: String },
-    Reused,
+    Rotated {
+        user_id: String,
+        session_id: String,
+        token: String,
+    },
+    /// A spent token came back: the session (family) was revoked.
+    Reused {
+        session_id: String,
+    },
     Invalid,
 }
 
@@ -151,6 +159,7 @@ pub async fn refresh(state: &AppState, token: String) -> ApiResult<TokenPair> {
                         store::insert_refresh_token(conn, &next)?;
                         return Ok(RefreshOutcome::Rotated {
                             user_id: row.user_id,
+                            session_id: row.family_id,
                             token: successor,
                         });
                     }
@@ -167,16 +176,23 @@ pub async fn refresh(state: &AppState, token: String) -> ApiResult<TokenPair> {
                 {
                     return Ok(RefreshOutcome::Rotated {
                         user_id: row.user_id,
+                        session_id: row.family_id,
                         token: successor,
                     });
                 }
                 store::revoke_refresh_family(conn, &row.family_id, now)?;
-                Ok(RefreshOutcome::Reused)
+                Ok(RefreshOutcome::Reused {
+                    session_id: row.family_id,
+                })
             })
         })
         .await?;
     match outcome {
-        RefreshOutcome::Rotated { user_id, token } => {
+        RefreshOutcome::Rotated {
+            user_id,
+            session_id,
+            token,
+        } => {
             let uid = user_id.clone();
             let user = state
                 .run_db(move |conn| store::user_by_id(conn, &uid))
@@ -184,13 +200,14 @@ pub async fn refresh(state: &AppState, token: String) -> ApiResult<TokenPair> {
                 .filter(|u| u.active)
                 .ok_or_else(|| ApiError::Unauthorized("the account is disabled".into()))?;
             Ok(TokenPair {
-                access_token: state.jwt.issue(&user_id, role_of(&user)?)?,
+                access_token: state.jwt.issue(&user_id, role_of(&user)?, &session_id)?,
                 token_type: "Bearer",
                 expires_in: state.jwt.ttl_secs(),
                 refresh_token: token,
             })
         }
-        RefreshOutcome::Reused => {
+        RefreshOutcome::Reused { session_id } => {
+            state.sessions.forget(&session_id);
             tracing::warn!("a spent refresh token was presented again: family revoked");
             Err(ApiError::Unauthorized(
                 "this refresh token was already used; sign in again".into(),
@@ -206,16 +223,21 @@ pub async fn refresh(state: &AppState, token: String) -> ApiResult<TokenPair> {
 /// signing out is idempotent.
 pub async fn logout(state: &AppState, user_id: &str, token: String) -> ApiResult<()> {
     let user_id = user_id.to_owned();
-    state
-        .run_db(move |conn| -> ApiResult<()> {
+    let ended = state
+        .run_db(move |conn| -> ApiResult<Option<String>> {
             if let Some(row) = store::refresh_token_by_hash(conn, &sha256_hex(token.as_bytes()))?
                 && row.user_id == user_id
             {
                 store::revoke_refresh_family(conn, &row.family_id, now_ms())?;
+                return Ok(Some(row.family_id));
             }
-            Ok(())
+            Ok(None)
         })
-        .await
+        .await?;
+    if let Some(session_id) = ended {
+        state.sessions.forget(&session_id);
+    }
+    Ok(())
 }
 
 /// What waits in a registration challenge until the phone is verified.

@@ -14,6 +14,9 @@ use crate::infra::error::ApiError;
 pub struct Claims {
     pub sub: String,
     pub role: Role,
+    /// The session (refresh-token family) the token was issued for: signing out or
+    /// revoking it ends the token too ([`super::revocation`]).
+    pub sid: String,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -53,12 +56,13 @@ impl JwtKeys {
         self.ttl_secs
     }
 
-    /// Issues an access token for an account.
-    pub fn issue(&self, user_id: &str, role: Role) -> Result<String, ApiError> {
+    /// Issues an access token for an account's session.
+    pub fn issue(&self, user_id: &str, role: Role, session_id: &str) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
             role,
+            sid: session_id.to_owned(),
             iat: now,
             exp: now + self.ttl_secs,
             iss: self.issuer.clone(),

@@ -17,12 +17,13 @@ use patrol_domain::DomainError;
 use serde::Serialize;
 
 use crate::auth::AuthUser;
-use crate::db::changes;
 use crate::db::ids::now_ms;
 use crate::db::schema::{blobs, photos};
 use crate::db::store::PhotoRow;
 use crate::db::{DbConn, StoreError, write_tx};
+use crate::db::{changes, store};
 use crate::infra::blobs::*;
+use crate::infra::config::PhotoQuota;
 use crate::infra::error::{ApiError, ApiResult};
 use crate::infra::state::AppState;
 
@@ -112,6 +113,7 @@ fn record_blob(conn: &mut DbConn, meta: &BlobMeta) -> Result<bool, StoreError> {
                 blobs::content_type.eq(&meta.content_type),
                 blobs::uploaded_by.eq(&meta.uploaded_by),
                 blobs::created_at.eq(now_ms()),
+                blobs::touched_at.eq(now_ms()),
             ))
             .execute(conn)?;
         for photo in photos_with_hash(conn, &meta.sha256)? {
@@ -119,6 +121,115 @@ fn record_blob(conn: &mut DbConn, meta: &BlobMeta) -> Result<bool, StoreError> {
         }
         Ok(true)
     })
+}
+
+/// What an account holds in the photo store and has stored lately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes of its photos that no record references.
+    pub unreferenced_bytes: u64,
+    /// New photos it stored in the last 24 hours.
+    pub stored_last_day: u64,
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// An account's [`Usage`] at `now`.
+pub fn usage_of(conn: &mut DbConn, user_id: &str, now: i64) -> Result<Usage, StoreError> {
+    use diesel::dsl::{exists, not};
+    // Bounded by the quotas themselves: at most a day's uploads per day of grace.
+    let sizes: Vec<i64> = blobs::table
+        .filter(blobs::uploaded_by.eq(user_id))
+        .filter(not(exists(
+            photos::table.filter(photos::sha256.eq(blobs::sha256)),
+        )))
+        .select(blobs::size)
+        .load(conn)?;
+    let stored_last_day: i64 = blobs::table
+        .filter(blobs::uploaded_by.eq(user_id))
+        .filter(blobs::created_at.gt(now - DAY_MS))
+        .count()
+        .get_result(conn)?;
+    Ok(Usage {
+        unreferenced_bytes: sizes.iter().map(|s| u64::try_from(*s).unwrap_or(0)).sum(),
+        stored_last_day: u64::try_from(stored_last_day).unwrap_or(0),
+    })
+}
+
+/// The stored blob `hash`, marked as wanted now (see [`store::touch_blob`]), if stored.
+fn touch_stored(conn: &mut DbConn, hash: &str) -> Result<Option<BlobMeta>, StoreError> {
+    if store::touch_blob(conn, hash, now_ms())? {
+        meta_of(conn, hash)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Refuses a new photo that would take the caller over its quota ([`check_quota`]).
+async fn enforce_quota(
+    state: &AppState,
+    user: &AuthUser,
+    hash: &BlobHash,
+    size: u64,
+) -> ApiResult<()> {
+    let (uid, key) = (user.id.clone(), hash.as_str().to_owned());
+    let (usage, referenced) = state
+        .run_db(move |conn| -> Result<_, StoreError> {
+            Ok((usage_of(conn, &uid, now_ms())?, is_referenced(conn, &key)?))
+        })
+        .await?;
+    let staging = state.blob_staging.clone();
+    let (h, u) = (hash.clone(), user.id.clone());
+    let staged = blocking(move || staging.staged_bytes(&u, &h)).await?;
+    Ok(check_quota(
+        &state.cfg.photo_quota,
+        usage,
+        staged,
+        size,
+        referenced,
+    )?)
+}
+
+/// Whether a record references `hash` (its photo is awaited).
+fn is_referenced(conn: &mut DbConn, hash: &str) -> Result<bool, StoreError> {
+    use diesel::dsl::exists;
+    Ok(diesel::select(exists(photos::table.filter(photos::sha256.eq(hash)))).get_result(conn)?)
+}
+
+/// Refuses a new photo of `size` bytes that would take an account over its quota:
+/// photos a day, and bytes that no record references (`staged` counts its partial
+/// uploads too). The answer is 429 with `Retry-After`, so a device keeps the photo and
+/// tries again: once its records are pushed, the photo is referenced and no longer counts.
+pub fn check_quota(
+    quota: &PhotoQuota,
+    usage: Usage,
+    staged: u64,
+    size: u64,
+    referenced: bool,
+) -> Result<(), DomainError> {
+    if usage.stored_last_day >= u64::from(quota.uploads_per_day) {
+        return Err(DomainError::Limited {
+            reason: format!(
+                "this account stored {} photos in the last 24 hours, the most allowed; \
+                 keep the photos and retry later",
+                quota.uploads_per_day
+            ),
+            retry_after_secs: 3600,
+        });
+    }
+    if !referenced && usage.unreferenced_bytes + staged + size > quota.unreferenced_bytes {
+        return Err(DomainError::Limited {
+            reason: format!(
+                "this account holds {} bytes of photos that no record references, and at \
+                 most {} are allowed: push the records that use these photos first, then \
+                 upload them",
+                usage.unreferenced_bytes + staged,
+                quota.unreferenced_bytes
+            ),
+            retry_after_secs: 60,
+        });
+    }
+    Ok(())
 }
 
 /// Staff may read any photo; a resident only what they uploaded. `HEAD` and `GET` both
@@ -174,11 +285,17 @@ pub async fn put_blob(
         ));
     }
     let key = hash.as_str().to_owned();
-    if let Some(meta) = state.run_db(move |conn| meta_of(conn, &key)).await? {
+    if let Some(meta) = state.run_db(move |conn| touch_stored(conn, &key)).await? {
         return Ok(PutOutcome::AlreadyStored(meta));
     }
     let staging = state.blob_staging.clone();
     let uploader = user.id.clone();
+    let (h, u) = (hash.clone(), uploader.clone());
+    // A new upload is judged against the quota before any byte is staged.
+    if range.start == 0 && blocking(move || staging.offset(&h, &u)).await?.is_none() {
+        enforce_quota(state, user, &hash, range.total).await?;
+    }
+    let staging = state.blob_staging.clone();
     let (h, u) = (hash.clone(), uploader.clone());
     let appended = blocking(move || staging.append(&h, &u, range.start, &body)).await?;
     let offset = match appended {
@@ -271,9 +388,13 @@ async fn store_complete(
         ));
     }
     let key = hash.as_str().to_owned();
-    if let Some(meta) = state.run_db(move |conn| meta_of(conn, &key)).await? {
+    if let Some(meta) = state.run_db(move |conn| touch_stored(conn, &key)).await? {
+        // Heals bytes lost after their row was written (`put` skips what is there).
+        let store = state.blob_store.clone();
+        blocking(move || store.put(&hash, &bytes)).await?;
         return Ok(PutOutcome::AlreadyStored(meta));
     }
+    enforce_quota(state, user, &hash, bytes.len() as u64).await?;
     let meta = BlobMeta {
         sha256: hash.as_str().to_owned(),
         size: i64::try_from(bytes.len()).map_err(ApiError::internal)?,
@@ -322,4 +443,94 @@ pub async fn get_blob(
     })
     .await?;
     Ok((meta.content_type, Bytes::from(bytes)))
+}
+
+/// Deletes, at most `batch` at a time, photos that no record references and that nobody
+/// uploaded again or referenced since `cutoff`. Each deletion is one transaction that
+/// re-checks both conditions on the row and deletes the bytes before it commits, so an
+/// upload or a reference racing it either comes first (and the photo stays) or waits
+/// and finds the photo gone (and stores or awaits it anew). Returns how many went.
+pub fn purge_unreferenced(
+    conn: &mut DbConn,
+    store: &dyn BlobStore,
+    cutoff: i64,
+    batch: i64,
+) -> ApiResult<usize> {
+    use diesel::dsl::{exists, not};
+    let candidates: Vec<String> = blobs::table
+        .filter(blobs::touched_at.lt(cutoff))
+        .filter(not(exists(
+            photos::table.filter(photos::sha256.eq(blobs::sha256)),
+        )))
+        .order(blobs::touched_at)
+        .select(blobs::sha256)
+        .limit(batch)
+        .load(conn)?;
+    let mut purged = 0;
+    for key in candidates {
+        let hash = BlobHash::parse(&key)?;
+        purged += write_tx(conn, |conn| -> ApiResult<usize> {
+            let n = diesel::delete(
+                blobs::table
+                    .filter(blobs::sha256.eq(&key))
+                    .filter(blobs::touched_at.lt(cutoff))
+                    .filter(not(exists(
+                        photos::table.filter(photos::sha256.eq(blobs::sha256)),
+                    ))),
+            )
+            .execute(conn)?;
+            if n == 1 {
+                store.delete(&hash).map_err(ApiError::storage)?;
+            }
+            Ok(n)
+        })?;
+    }
+    Ok(purged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(unreferenced_bytes: u64, stored_last_day: u64) -> Usage {
+        Usage {
+            unreferenced_bytes,
+            stored_last_day,
+        }
+    }
+
+    #[test]
+    fn the_quota_counts_unreferenced_and_staged_bytes_and_photos_a_day() {
+        let quota = PhotoQuota {
+            unreferenced_bytes: 100,
+            uploads_per_day: 3,
+            ..PhotoQuota::default()
+        };
+        assert!(check_quota(&quota, usage(60, 0), 0, 40, false).is_ok());
+        let over = check_quota(&quota, usage(60, 0), 0, 41, false);
+        assert!(matches!(
+            over,
+            Err(DomainError::Limited {
+                retry_after_secs: 60,
+                ..
+            })
+        ));
+        assert!(
+            check_quota(&quota, usage(60, 0), 1, 40, false).is_err(),
+            "staged count"
+        );
+        assert!(
+            check_quota(&quota, usage(60, 0), 50, 41, true).is_ok(),
+            "awaited photo"
+        );
+        let day = check_quota(&quota, usage(0, 3), 0, 1, true);
+        assert!(matches!(
+            day,
+            Err(DomainError::Limited {
+                retry_after_secs: 3600,
+                ..
+            })
+        ));
+        assert!(check_quota(&quota, usage(0, 2), 0, 1, true).is_ok());
+    }
 }

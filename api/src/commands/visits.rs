@@ -400,7 +400,7 @@ pub fn record(
             created_at: now_ms(),
         };
         if store::insert_photo_once(conn, &p)? {
-            let available = store::blob_exists(conn, h)?;
+            let available = store::touch_blob(conn, h, now_ms())?;
             changes::photo_changed(conn, &p, available)?;
         }
     }

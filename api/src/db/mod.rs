@@ -246,6 +246,10 @@ pub enum StoreError {
     /// No connection could be had in time: the caller should retry.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database's disk (or its size limit) is full: nothing was written, and a
+    /// retry succeeds once space is freed.
+    #[error("database storage full: {0}")]
+    Full(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("migration failed: {0}")]
@@ -254,6 +258,16 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Database(diesel::result::Error),
+}
+
+/// Whether a driver message says the disk is full: SQLite's `SQLITE_FULL` ("database or
+/// disk is full"; its VFS reports `ENOSPC` so), and PostgreSQL's `disk_full` (53100),
+/// whose text names the file it could not extend or write and the OS error. Diesel
+/// passes neither code on, and both texts are fixed in the servers' default messages.
+fn reports_full_disk(message: &str) -> bool {
+    message.contains("database or disk is full")
+        || message.contains("No space left on device")
+        || message.contains("could not extend file")
 }
 
 impl From<diesel::result::Error> for StoreError {
@@ -282,6 +296,9 @@ impl From<diesel::result::Error> for StoreError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Unavailable(info.message().to_owned())
+            }
+            Error::DatabaseError(_, info) if reports_full_disk(info.message()) => {
+                StoreError::Full(info.message().to_owned())
             }
             other => StoreError::Database(other),
         }

@@ -330,6 +330,7 @@ diesel::table! {
         content_type -> Text,
         uploaded_by -> Nullable<Text>,
         created_at -> BigInt,
+        touched_at -> BigInt,
     }
 }
 

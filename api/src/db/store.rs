@@ -369,6 +369,27 @@ pub fn revoke_refresh_tokens_of_user(
     .execute(conn)?)
 }
 
+/// Whether `family_id` is a session of `user_id` that can still be refreshed, and the
+/// account is active: what an access token of that session needs to stay valid.
+pub fn session_is_live(
+    conn: &mut DbConn,
+    family_id: &str,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    use diesel::dsl::exists;
+    Ok(diesel::select(exists(
+        refresh_tokens::table
+            .inner_join(users::table.on(users::id.eq(refresh_tokens::user_id)))
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(now))
+            .filter(users::active.eq(true)),
+    ))
+    .get_result(conn)?)
+}
+
 pub fn revoke_refresh_family(conn: &mut DbConn, family_id: &str, at: i64) -> StoreResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
@@ -1088,11 +1109,14 @@ pub fn photos_of(
         .load(conn)?)
 }
 
-pub fn blob_exists(conn: &mut DbConn, sha256: &str) -> StoreResult<bool> {
-    let n: i64 = blobs::table
-        .filter(blobs::sha256.eq(sha256))
-        .count()
-        .get_result(conn)?;
+/// Marks a stored blob as wanted now (a record references it, or it was uploaded
+/// again) and says whether it is stored. Being an update, it serialises with the clean-up
+/// job's deletion of the same row, which re-checks `touched_at`: a blob is never deleted
+/// under a reference that was just made, nor announced available after its deletion.
+pub fn touch_blob(conn: &mut DbConn, sha256: &str, now: i64) -> StoreResult<bool> {
+    let n = diesel::update(blobs::table.find(sha256))
+        .set(blobs::touched_at.eq(now))
+        .execute(conn)?;
     Ok(n > 0)
 }
 

@@ -2,11 +2,10 @@
 //! from the `Authorization` header only; a token in the query string would end up in
 //! access logs and browser history, so it is not looked for.
 
-use std::future::{Ready, ready};
-
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
 
 use crate::auth::AuthUser;
 use crate::infra::error::ApiError;
@@ -14,17 +13,24 @@ use crate::infra::state::AppState;
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::Internal("application state missing".into()))?
+                .clone();
+            let (user, session_id) = authenticate(&req, &state)?;
+            state.sessions.check(&state, &user.id, &session_id).await?;
+            Ok(user)
+        })
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+/// The caller a well-signed, unexpired token names, and the token's session.
+fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(AuthUser, String), ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -39,8 +45,11 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
             ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
         })?;
     let claims = state.jwt.verify(token)?;
-    Ok(AuthUser {
-        id: claims.sub,
-        role: claims.role,
-    })
+    Ok((
+        AuthUser {
+            id: claims.sub,
+            role: claims.role,
+        },
+        claims.sid,
+    ))
 }

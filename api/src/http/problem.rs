@@ -57,7 +57,7 @@ impl ApiError {
             ApiError::MutationGap { .. } => ("mutation-gap", "Mutation ids are not contiguous"),
             ApiError::UpgradeRequired => ("upgrade-required", "Update the app to sync"),
             ApiError::Unavailable { .. } => ("unavailable", "Temporarily unavailable"),
-            ApiError::InsufficientStorage { .. } => ("storage-full", "The photo store is full"),
+            ApiError::InsufficientStorage { .. } => ("storage-full", "Storage is full"),
             ApiError::NotConfigured(_) => ("not-configured", "Not configured on this server"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }

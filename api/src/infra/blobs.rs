@@ -100,6 +100,9 @@ pub trait BlobStore: Send + Sync {
     /// Stores a blob durably. Idempotent: storing the same hash again is harmless, also
     /// concurrently. The caller has verified that `bytes` hash to `hash`.
     fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()>;
+
+    /// Deletes a blob; deleting one that is not stored is not an error.
+    fn delete(&self, hash: &BlobHash) -> io::Result<()>;
 }
 
 /// A [`BlobStore`] in a local directory, sharded as `ab/cd/<hash>` so no directory
@@ -161,6 +164,13 @@ impl BlobStore for LocalDirStore {
         }
         written?;
         sync_dir(dir)
+    }
+
+    fn delete(&self, hash: &BlobHash) -> io::Result<()> {
+        match std::fs::remove_file(self.path_of(hash)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -265,6 +275,11 @@ impl BlobStore for ObjectBlobStore {
         let payload = object_store::PutPayload::from(bytes.to_vec());
         self.wait(self.store.put(&key, payload)).map(|_| ())
     }
+
+    fn delete(&self, hash: &BlobHash) -> io::Result<()> {
+        let key = self.key(hash);
+        self.wait(self.store.delete(&key)).map(|_| ())
+    }
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -308,11 +323,66 @@ impl Staging {
     }
 
     fn path(&self, hash: &BlobHash, uploader: &str) -> PathBuf {
-        let who: String = uploader
+        self.dir
+            .join(format!("{}-{}.part", hash.as_str(), Self::who(uploader)))
+    }
+
+    fn who(uploader: &str) -> String {
+        uploader
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect();
-        self.dir.join(format!("{}-{who}.part", hash.as_str()))
+            .collect()
+    }
+
+    /// The staged files, with their names.
+    fn entries(&self) -> io::Result<Vec<(String, std::fs::Metadata)>> {
+        let dir = match std::fs::read_dir(&self.dir) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for entry in dir {
+            let entry = entry?;
+            if let (Some(name), Ok(meta)) = (entry.file_name().to_str(), entry.metadata()) {
+                out.push((name.to_owned(), meta));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Bytes of this uploader's partial uploads, other than of `except`.
+    pub fn staged_bytes(&self, uploader: &str, except: &BlobHash) -> io::Result<u64> {
+        let suffix = format!("-{}.part", Self::who(uploader));
+        Ok(self
+            .entries()?
+            .into_iter()
+            .filter(|(name, _)| name.ends_with(&suffix) && !name.starts_with(except.as_str()))
+            .map(|(_, meta)| meta.len())
+            .sum())
+    }
+
+    /// Deletes partial uploads nobody has added to for `grace`; returns how many.
+    pub fn sweep(&self, grace: std::time::Duration) -> io::Result<usize> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| io::Error::other("staging lock poisoned"))?;
+        let mut removed = 0;
+        for (name, meta) in self.entries()? {
+            let idle = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .unwrap_or_default();
+            if name.ends_with(".part") && idle >= grace {
+                match std::fs::remove_file(self.dir.join(&name)) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => removed += 1,
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Bytes received so far of this uploader's upload of `hash`, if one is under way.
@@ -582,6 +652,35 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(files, 1, "no temporary files left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn staged_bytes_are_counted_per_uploader_and_idle_uploads_swept() {
+        let dir = std::env::temp_dir().join(format!("patrol-stage-{}", uuid::Uuid::new_v4()));
+        let staging = Staging::new(&dir);
+        let (a, b) = (BlobHash::of(b"a"), BlobHash::of(b"b"));
+        staging.append(&a, "user-1", 0, b"0123").unwrap();
+        staging.append(&b, "user-1", 0, b"012").unwrap();
+        staging.append(&a, "user-2", 0, b"01").unwrap();
+        assert_eq!(
+            staging.staged_bytes("user-1", &BlobHash::of(b"c")).unwrap(),
+            7
+        );
+        assert_eq!(
+            staging.staged_bytes("user-1", &a).unwrap(),
+            3,
+            "but this upload"
+        );
+        assert_eq!(staging.staged_bytes("user-2", &b).unwrap(), 2);
+        assert_eq!(
+            staging.sweep(std::time::Duration::from_secs(3600)).unwrap(),
+            0
+        );
+        assert_eq!(staging.offset(&a, "user-1").unwrap(), Some(4));
+        assert_eq!(staging.sweep(std::time::Duration::ZERO).unwrap(), 3);
+        assert_eq!(staging.offset(&a, "user-1").unwrap(), None);
+        assert_eq!(staging.staged_bytes("user-1", &b).unwrap(), 0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

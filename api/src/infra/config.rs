@@ -19,6 +19,10 @@ pub struct Config {
     /// `aud` written into and required of every access token.
     pub jwt_audience: String,
     pub access_ttl: Duration,
+    /// How long one server trusts its last look at a session: a token of a session signed
+    /// out on another server of the deployment stops working at most this much later (on
+    /// the server that signed it out, at once).
+    pub session_check_ttl: Duration,
     pub refresh_ttl: Duration,
     /// How long after a refresh token was spent a retry still gets the same successor
     /// (the response to the first attempt may have been lost on a bad network).
@@ -37,6 +41,8 @@ pub struct Config {
     pub blob_store_url: Option<String>,
     /// Largest photo accepted, in bytes (`PATROL_BLOB_MAX_BYTES`).
     pub blob_max_bytes: usize,
+    /// What one account may keep waiting in the photo store, and how long.
+    pub photo_quota: PhotoQuota,
     /// Seed material of the Ed25519 key that signs exported ledger heads
     /// (`PATROL_LEDGER_KEY`); without it heads cannot be exported.
     pub ledger_key: Option<Vec<u8>>,
@@ -54,6 +60,34 @@ pub struct Config {
     pub compliance: patrol_domain::visit::CompliancePolicy,
     /// How residents' one-time codes are sent.
     pub code_sender: CodeSenderConfig,
+}
+
+/// Limits on photos no record references yet. Records are pushed before their photos,
+/// so a photo normally has a reference by the time it arrives; bytes without one are
+/// either on their way to a record or abandoned, and an account may not pile them up.
+#[derive(Debug, Clone)]
+pub struct PhotoQuota {
+    /// Bytes of unreferenced photos (and partial uploads) one account may hold
+    /// (`PATROL_PHOTO_QUOTA_BYTES`).
+    pub unreferenced_bytes: u64,
+    /// New photos one account may store in 24 hours (`PATROL_PHOTO_UPLOADS_PER_DAY`).
+    pub uploads_per_day: u32,
+    /// How long an unreferenced photo is kept before the clean-up job deletes it
+    /// (`PATROL_PHOTO_GRACE_HOURS`).
+    pub unreferenced_grace: Duration,
+    /// How long a partial chunked upload may sit untouched before it is deleted.
+    pub partial_grace: Duration,
+}
+
+impl Default for PhotoQuota {
+    fn default() -> Self {
+        Self {
+            unreferenced_bytes: 64 * 1024 * 1024,
+            uploads_per_day: 300,
+            unreferenced_grace: Duration::from_secs(7 * 24 * 3600),
+            partial_grace: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 /// Rate limits, per minute unless said otherwise.
@@ -92,6 +126,7 @@ impl Config {
             jwt_issuer: "patrol".into(),
             jwt_audience: "patrol-api".into(),
             access_ttl: Duration::from_secs(15 * 60),
+            session_check_ttl: Duration::from_secs(10),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_grace: Duration::from_secs(30),
             pool_size: 10,
@@ -108,6 +143,7 @@ impl Config {
             blob_dir: default_blob_dir(&database_url),
             blob_store_url: None,
             blob_max_bytes: crate::infra::blobs::DEFAULT_MAX_BYTES,
+            photo_quota: PhotoQuota::default(),
             code_sender: CodeSenderConfig::None,
             database_url,
         }
@@ -176,6 +212,15 @@ impl Config {
         }
         cfg.change_log_days = s.change_log_days;
         cfg.blob_max_bytes = s.blob_max_bytes;
+        if s.photo_grace_hours == 0 {
+            bail!("PATROL_PHOTO_GRACE_HOURS must be a positive number of hours");
+        }
+        cfg.photo_quota = PhotoQuota {
+            unreferenced_bytes: s.photo_quota_bytes,
+            uploads_per_day: s.photo_uploads_per_day,
+            unreferenced_grace: Duration::from_secs(s.photo_grace_hours * 3600),
+            ..PhotoQuota::default()
+        };
         cfg.code_sender = CodeSenderConfig::from_settings(s)?;
         Ok(cfg)
     }
@@ -241,6 +286,25 @@ pub struct Settings {
     /// Largest photo accepted, in bytes.
     #[arg(long, env = "PATROL_BLOB_MAX_BYTES", default_value_t = crate::infra::blobs::DEFAULT_MAX_BYTES, global = true)]
     pub blob_max_bytes: usize,
+    /// Bytes of photos no record references yet that one account may hold.
+    #[arg(long, env = "PATROL_PHOTO_QUOTA_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    pub photo_quota_bytes: u64,
+    /// New photos one account may store in 24 hours.
+    #[arg(
+        long,
+        env = "PATROL_PHOTO_UPLOADS_PER_DAY",
+        default_value_t = 300,
+        global = true
+    )]
+    pub photo_uploads_per_day: u32,
+    /// Hours a photo no record references is kept before it is deleted.
+    #[arg(
+        long,
+        env = "PATROL_PHOTO_GRACE_HOURS",
+        default_value_t = 168,
+        global = true
+    )]
+    pub photo_grace_hours: u64,
     /// Days after closing in which a reporter may rate a case or say "not fixed".
     #[arg(
         long,

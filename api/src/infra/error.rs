@@ -53,9 +53,11 @@ pub enum ApiError {
     /// A transient failure: the client should retry after the given time.
     #[error("service temporarily unavailable")]
     Unavailable { retry_after_secs: u64 },
-    /// The photo store is full: nothing was stored; retry after the given time, keeping
-    /// the photo.
-    #[error("the photo store is full; keep the photo and retry after {retry_after_secs} s")]
+    /// The database's or the photo store's disk is full: nothing was written; the client
+    /// keeps its data and retries after the given time.
+    #[error(
+        "the server's storage is full and nothing was written; keep your data and retry after {retry_after_secs} s"
+    )]
     InsufficientStorage { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -117,6 +119,12 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %reason, "database unavailable");
                 ApiError::Unavailable {
                     retry_after_secs: 1,
+                }
+            }
+            StoreError::Full(reason) => {
+                tracing::error!(error = %reason, "database storage full");
+                ApiError::InsufficientStorage {
+                    retry_after_secs: 60,
                 }
             }
             other => ApiError::internal(other),

@@ -29,8 +29,9 @@ pub struct Metrics {
 pub const MUTATION_OUTCOMES: [&str; 3] = ["applied", "applied_with_conflict", "rejected"];
 
 /// The background jobs, by name (as `jobs` and `sync::retention` name them).
-pub const JOBS: [&str; 3] = [
+pub const JOBS: [&str; 4] = [
     "purge_expired_credentials",
+    "purge_unreferenced_photos",
     "weekly_compliance_points",
     "compact_change_log",
 ];

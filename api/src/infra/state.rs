@@ -7,6 +7,7 @@ use tracing::Instrument;
 
 use crate::auth::limits::Limiters;
 use crate::auth::password::PasswordHashing;
+use crate::auth::revocation::LiveSessions;
 use crate::auth::tokens::JwtKeys;
 use crate::db::locator::LocatorCache;
 use crate::db::{DbConn, Pool, StoreError};
@@ -21,6 +22,8 @@ pub struct AppState {
     pub cfg: Config,
     pub pool: Pool,
     pub jwt: JwtKeys,
+    /// Which sessions' access tokens are still good.
+    pub sessions: LiveSessions,
     pub limiters: Limiters,
     pub hashing: PasswordHashing,
     pub codes: Arc<dyn CodeSender>,

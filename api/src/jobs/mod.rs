@@ -48,6 +48,44 @@ pub fn run_purge(conn: &mut DbConn, worker: &str, now: i64) -> StoreResult<bool>
     Ok(true)
 }
 
+/// Deletes photos no record references once their grace period is over.
+pub const PURGE_PHOTOS: &str = "purge_unreferenced_photos";
+
+/// Claims and runs one hourly period of the photo clean-up. Returns how many photos it
+/// deleted, or `None` when another server has the period.
+pub fn run_photo_purge(
+    conn: &mut DbConn,
+    worker: &str,
+    now: i64,
+    grace: Duration,
+    blobs: &dyn crate::infra::blobs::BlobStore,
+) -> Result<Option<usize>, ApiError> {
+    let period = hour_period(now);
+    if !store::claim_job(conn, PURGE_PHOTOS, &period, worker, now, LEASE_MS)? {
+        return Ok(None);
+    }
+    let cutoff = now - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut purged = 0;
+    // Batches keep each pass short; a backlog is worked through in one run.
+    loop {
+        let n = crate::commands::photos::purge_unreferenced(conn, blobs, cutoff, 200)?;
+        purged += n;
+        if n < 200 {
+            break;
+        }
+    }
+    store::finish_job(
+        conn,
+        PURGE_PHOTOS,
+        &period,
+        worker,
+        now_ms(),
+        &format!("removed {purged} unreferenced photos"),
+    )?;
+    tracing::info!(job = PURGE_PHOTOS, job.photos = purged, "job ran");
+    Ok(Some(purged))
+}
+
 /// Awards (or deducts) the twice-weekly points of the week that just ended.
 pub const WEEKLY_COMPLIANCE: &str = "weekly_compliance_points";
 
@@ -133,6 +171,29 @@ pub async fn run_forever(state: web::Data<AppState>) {
         state.metrics.observe_job(WEEKLY_COMPLIANCE, result.is_ok());
         if let Err(e) = result {
             tracing::warn!(error = %e, job = WEEKLY_COMPLIANCE, "job failed; will retry");
+        }
+        let (w, grace, blobs) = (
+            worker.clone(),
+            state.cfg.photo_quota.unreferenced_grace,
+            state.blob_store.clone(),
+        );
+        let result = state
+            .run_db(move |conn| run_photo_purge(conn, &w, now_ms(), grace, blobs.as_ref()))
+            .await;
+        state.metrics.observe_job(PURGE_PHOTOS, result.is_ok());
+        if let Err(e) = result {
+            tracing::warn!(error = %e, job = PURGE_PHOTOS, "job failed; will retry");
+        }
+        // Partial uploads are staged on each server's own disk: every server sweeps its own.
+        let (staging, grace) = (
+            state.blob_staging.clone(),
+            state.cfg.photo_quota.partial_grace,
+        );
+        match tokio::task::spawn_blocking(move || staging.sweep(grace)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(job.partial_uploads = n, "abandoned uploads removed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "sweeping partial uploads failed"),
+            Err(e) => tracing::warn!(error = %e, "sweeping partial uploads failed"),
         }
         let (w, days) = (worker.clone(), state.cfg.change_log_days);
         let result = state
