@@ -75,6 +75,7 @@ impl Application {
             metrics: Metrics::new()?,
             blob_store,
             blob_staging: Arc::new(infra::blobs::Staging::new(cfg.blob_dir.join("uploads"))),
+            storage: infra::storage::StorageHealth::new(watched_dirs(&cfg), cfg.min_free_bytes),
             pool,
             cfg,
         });
@@ -117,4 +118,16 @@ impl Application {
         }
         result
     }
+}
+
+/// The local directories whose disks this server writes to: the SQLite file's and the
+/// photo directory (complete photos, or staged chunks when photos go to object storage).
+fn watched_dirs(cfg: &Config) -> Vec<std::path::PathBuf> {
+    let mut dirs = vec![cfg.blob_dir.clone()];
+    if cfg.database_url.backend == db::Backend::Sqlite
+        && let Some(parent) = std::path::Path::new(&cfg.database_url.target).parent()
+    {
+        dirs.push(parent.to_path_buf());
+    }
+    dirs
 }

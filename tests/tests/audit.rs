@@ -40,7 +40,7 @@ async fn ok(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
 }
 
 /// Every item of a list, following `next` with pages of `limit`.
-async fn all_pages(app: &TestApp, token: &str, path: &str, limit: u32) -> Vec<Value> {
+pub(crate) async fn all_pages(app: &TestApp, token: &str, path: &str, limit: u32) -> Vec<Value> {
     let sep = if path.contains('?') { '&' } else { '?' };
     let mut items = Vec::new();
     let mut after: Option<String> = None;

@@ -15,6 +15,7 @@ mod convergence;
 mod crash;
 mod demo;
 mod diary;
+mod full_disk;
 mod hardening;
 mod input;
 mod late_commit;

@@ -71,15 +71,17 @@ fn unsupported() -> ApiError {
     ))
 }
 
-async fn blocking<T, F>(f: F) -> ApiResult<T>
+/// Runs photo-store I/O on the blocking pool; a full store is remembered for readiness.
+async fn blocking<T, F>(state: &AppState, f: F) -> ApiResult<T>
 where
     F: FnOnce() -> io::Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
+    let result = tokio::task::spawn_blocking(f)
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::storage)
+        .map_err(ApiError::storage);
+    state.note(result)
 }
 
 fn meta_of(conn: &mut DbConn, hash: &str) -> Result<Option<BlobMeta>, StoreError> {
@@ -180,7 +182,7 @@ async fn enforce_quota(
         .await?;
     let staging = state.blob_staging.clone();
     let (h, u) = (hash.clone(), user.id.clone());
-    let staged = blocking(move || staging.staged_bytes(&u, &h)).await?;
+    let staged = blocking(state, move || staging.staged_bytes(&u, &h)).await?;
     Ok(check_quota(
         &state.cfg.photo_quota,
         usage,
@@ -252,7 +254,7 @@ pub async fn blob_status(
     let staging = state.blob_staging.clone();
     let uploader = user.id.clone();
     Ok(
-        match blocking(move || staging.offset(&hash, &uploader)).await? {
+        match blocking(state, move || staging.offset(&hash, &uploader)).await? {
             Some(offset) => BlobStatus::Partial { offset },
             None => BlobStatus::Missing,
         },
@@ -292,12 +294,16 @@ pub async fn put_blob(
     let uploader = user.id.clone();
     let (h, u) = (hash.clone(), uploader.clone());
     // A new upload is judged against the quota before any byte is staged.
-    if range.start == 0 && blocking(move || staging.offset(&h, &u)).await?.is_none() {
+    if range.start == 0
+        && blocking(state, move || staging.offset(&h, &u))
+            .await?
+            .is_none()
+    {
         enforce_quota(state, user, &hash, range.total).await?;
     }
     let staging = state.blob_staging.clone();
     let (h, u) = (hash.clone(), uploader.clone());
-    let appended = blocking(move || staging.append(&h, &u, range.start, &body)).await?;
+    let appended = blocking(state, move || staging.append(&h, &u, range.start, &body)).await?;
     let offset = match appended {
         Appended::Gap { offset } => {
             return Err(ApiError::Conflict(format!(
@@ -310,7 +316,7 @@ pub async fn put_blob(
             // upload can still succeed (a final refusal would lose the photo).
             let staging = state.blob_staging.clone();
             let (h, u) = (hash.clone(), uploader.clone());
-            blocking(move || staging.discard(&h, &u)).await?;
+            blocking(state, move || staging.discard(&h, &u)).await?;
             return Err(ApiError::Conflict(format!(
                 "this chunk disagrees with the bytes already received at byte {at}; the \
                  upload was discarded: start again at byte 0"
@@ -324,11 +330,11 @@ pub async fn put_blob(
     if range.start < prefix && offset >= prefix && offset < range.total {
         let staging = state.blob_staging.clone();
         let (h, u) = (hash.clone(), uploader.clone());
-        let head = blocking(move || staging.head(&h, &u, SNIFF_BYTES)).await?;
+        let head = blocking(state, move || staging.head(&h, &u, SNIFF_BYTES)).await?;
         if sniff(&head).is_none() {
             let staging = state.blob_staging.clone();
             let (h, u) = (hash.clone(), uploader.clone());
-            blocking(move || staging.discard(&h, &u)).await?;
+            blocking(state, move || staging.discard(&h, &u)).await?;
             return Err(unsupported());
         }
     }
@@ -340,7 +346,7 @@ pub async fn put_blob(
     }
     let staging = state.blob_staging.clone();
     let (h, u) = (hash.clone(), uploader.clone());
-    let bytes = blocking(move || staging.read(&h, &u)).await?;
+    let bytes = blocking(state, move || staging.read(&h, &u)).await?;
     let outcome = if bytes.len() as u64 == range.total {
         store_complete(state, user, hash.clone(), Bytes::from(bytes)).await
     } else {
@@ -357,7 +363,7 @@ pub async fn put_blob(
         Ok(_) | Err(ApiError::Domain(_) | ApiError::UnsupportedMediaType(_))
     ) {
         let staging = state.blob_staging.clone();
-        blocking(move || staging.discard(&hash, &uploader)).await?;
+        blocking(state, move || staging.discard(&hash, &uploader)).await?;
     }
     outcome
 }
@@ -391,7 +397,7 @@ async fn store_complete(
     if let Some(meta) = state.run_db(move |conn| touch_stored(conn, &key)).await? {
         // Heals bytes lost after their row was written (`put` skips what is there).
         let store = state.blob_store.clone();
-        blocking(move || store.put(&hash, &bytes)).await?;
+        blocking(state, move || store.put(&hash, &bytes)).await?;
         return Ok(PutOutcome::AlreadyStored(meta));
     }
     enforce_quota(state, user, &hash, bytes.len() as u64).await?;
@@ -402,7 +408,7 @@ async fn store_complete(
         uploaded_by: Some(user.id.clone()),
     };
     let store = state.blob_store.clone();
-    blocking(move || store.put(&hash, &bytes)).await?;
+    blocking(state, move || store.put(&hash, &bytes)).await?;
     let row = meta.clone();
     let recorded = state
         .run_db(move |conn| match record_blob(conn, &row) {
@@ -436,7 +442,7 @@ pub async fn get_blob(
         .filter(|m| may_read(user, m))
         .ok_or_else(|| ApiError::NotFound("blob".into()))?;
     let store = state.blob_store.clone();
-    let bytes = blocking(move || {
+    let bytes = blocking(state, move || {
         store
             .get(&hash)?
             .ok_or_else(|| io::Error::other("blob row without stored bytes"))

@@ -859,6 +859,16 @@ pub fn meta_set(conn: &mut DbConn, key: &str, value: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// A small write that needs fresh space (a new row), to learn whether the database
+/// takes writes again after its disk was full. The row is replaced, never accumulated.
+pub fn probe_write(conn: &mut DbConn) -> StoreResult<()> {
+    const KEY: &str = "readiness_probe";
+    super::write_tx(conn, |conn| {
+        diesel::delete(server_meta::table.find(KEY)).execute(conn)?;
+        meta_insert(conn, KEY, &crate::db::ids::now_ms().to_string())
+    })
+}
+
 pub fn meta_insert(conn: &mut DbConn, key: &str, value: &str) -> StoreResult<()> {
     diesel::insert_into(server_meta::table)
         .values((server_meta::key.eq(key), server_meta::value.eq(value)))

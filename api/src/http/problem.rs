@@ -57,6 +57,7 @@ impl ApiError {
             ApiError::MutationGap { .. } => ("mutation-gap", "Mutation ids are not contiguous"),
             ApiError::UpgradeRequired => ("upgrade-required", "Update the app to sync"),
             ApiError::Unavailable { .. } => ("unavailable", "Temporarily unavailable"),
+            ApiError::NotReady(_) => ("not-ready", "Not ready"),
             ApiError::InsufficientStorage { .. } => ("storage-full", "Storage is full"),
             ApiError::NotConfigured(_) => ("not-configured", "Not configured on this server"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
@@ -103,7 +104,7 @@ impl ResponseError for ApiError {
             }
             ApiError::MutationGap { .. } => StatusCode::CONFLICT,
             ApiError::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
-            ApiError::Unavailable { .. } | ApiError::NotConfigured(_) => {
+            ApiError::Unavailable { .. } | ApiError::NotConfigured(_) | ApiError::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::InsufficientStorage { .. } => StatusCode::INSUFFICIENT_STORAGE,
@@ -135,6 +136,9 @@ impl ResponseError for ApiError {
             | ApiError::Unavailable { retry_after_secs }
             | ApiError::InsufficientStorage { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::NotReady(_) => {
+                res.insert_header((header::RETRY_AFTER, "5"));
             }
             ApiError::Unauthorized(_) => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -43,6 +43,9 @@ pub struct Config {
     pub blob_max_bytes: usize,
     /// What one account may keep waiting in the photo store, and how long.
     pub photo_quota: PhotoQuota,
+    /// Below this many free bytes on the disk of the SQLite file or the photo directory,
+    /// the server reports itself not ready (`PATROL_MIN_FREE_BYTES`).
+    pub min_free_bytes: u64,
     /// Seed material of the Ed25519 key that signs exported ledger heads
     /// (`PATROL_LEDGER_KEY`); without it heads cannot be exported.
     pub ledger_key: Option<Vec<u8>>,
@@ -144,6 +147,7 @@ impl Config {
             blob_store_url: None,
             blob_max_bytes: crate::infra::blobs::DEFAULT_MAX_BYTES,
             photo_quota: PhotoQuota::default(),
+            min_free_bytes: 64 * 1024 * 1024,
             code_sender: CodeSenderConfig::None,
             database_url,
         }
@@ -215,6 +219,7 @@ impl Config {
         if s.photo_grace_hours == 0 {
             bail!("PATROL_PHOTO_GRACE_HOURS must be a positive number of hours");
         }
+        cfg.min_free_bytes = s.min_free_bytes;
         cfg.photo_quota = PhotoQuota {
             unreferenced_bytes: s.photo_quota_bytes,
             uploads_per_day: s.photo_uploads_per_day,
@@ -297,6 +302,10 @@ pub struct Settings {
         global = true
     )]
     pub photo_uploads_per_day: u32,
+    /// Free bytes below which the server reports itself not ready (on the disks of the
+    /// SQLite file and the photo directory).
+    #[arg(long, env = "PATROL_MIN_FREE_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    pub min_free_bytes: u64,
     /// Hours a photo no record references is kept before it is deleted.
     #[arg(
         long,

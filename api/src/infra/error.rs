@@ -50,6 +50,9 @@ pub enum ApiError {
     /// retrying does not help until then.
     #[error("{0}")]
     NotConfigured(String),
+    /// Readiness: this server cannot take work now (the reason says why).
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// A transient failure: the client should retry after the given time.
     #[error("service temporarily unavailable")]
     Unavailable { retry_after_secs: u64 },

@@ -8,3 +8,4 @@ pub mod error;
 pub mod metrics;
 pub mod otp;
 pub mod state;
+pub mod storage;

@@ -16,6 +16,7 @@ use crate::infra::config::Config;
 use crate::infra::error::ApiError;
 use crate::infra::metrics::Metrics;
 use crate::infra::otp::CodeSender;
+use crate::infra::storage::StorageHealth;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -33,6 +34,8 @@ pub struct AppState {
     pub blob_store: Arc<dyn BlobStore>,
     /// Chunked uploads under way on this server.
     pub blob_staging: Arc<Staging>,
+    /// Whether this server's storage takes writes (readiness).
+    pub storage: StorageHealth,
 }
 
 impl AppState {
@@ -46,7 +49,7 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
-        web::block(move || {
+        let result = web::block(move || {
             let _entered = span.enter();
             let mut conn = pool
                 .get()
@@ -55,6 +58,15 @@ impl AppState {
         })
         .instrument(tracing::Span::current())
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        self.note(result)
+    }
+
+    /// Passes a result on, remembering a write refused for a full disk (readiness).
+    pub fn note<T>(&self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        if let Err(ApiError::InsufficientStorage { .. }) = &result {
+            self.storage.mark_full();
+        }
+        result
     }
 }

@@ -16,7 +16,8 @@ pub async fn get_healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The database answers.
+/// The database answers and storage takes writes: the disks this server writes to have
+/// room, and after a write was refused for a full disk, a probe write succeeds again.
 pub async fn get_readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state
         .run_db(|conn| {
@@ -24,6 +25,19 @@ pub async fn get_readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
                 .map_err(crate::db::StoreError::from)
         })
         .await?;
+    if let Some(problem) = state.storage.low_space() {
+        return Err(ApiError::NotReady(problem.to_string()));
+    }
+    if state.storage.refused_lately() {
+        match state.run_db(crate::db::store::probe_write).await {
+            Ok(()) => state.storage.mark_writable(),
+            Err(_) => {
+                return Err(ApiError::NotReady(
+                    crate::infra::storage::StorageProblem::WritesRefused.to_string(),
+                ));
+            }
+        }
+    }
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
 }
 
