@@ -756,3 +756,94 @@ async fn every_declared_input_rule_is_refused_by_the_server(app: TestApp) {
 }
 
 on_both_backends!(every_declared_input_rule_is_refused_by_the_server);
+
+// ---- enums list every value the server knows ----------------------------------------
+
+fn enums(v: &Value, at: &str, out: &mut Vec<(String, Vec<String>)>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(members)) = map.get("enum") {
+                let names = members
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
+                out.push((at.to_owned(), names));
+            }
+            for (k, child) in map {
+                enums(child, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                enums(child, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An enum that names most of a domain set's values must name them all: a status
+/// filter without `reported` would tell clients they cannot ask for new cases.
+#[test]
+fn every_enum_of_a_domain_set_lists_the_whole_set() {
+    use patrol_domain::case::{CaseSource, CaseStatus, CloseOutcome};
+    use patrol_domain::escalation::EscalationStatus;
+    use patrol_domain::role::Role;
+    use patrol_domain::whistle::WhistleStatus;
+    let sets: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "case status",
+            CaseStatus::ALL.map(CaseStatus::as_str).to_vec(),
+        ),
+        (
+            "case source",
+            CaseSource::ALL.map(CaseSource::as_str).to_vec(),
+        ),
+        (
+            "close outcome",
+            CloseOutcome::ALL.map(CloseOutcome::as_str).to_vec(),
+        ),
+        ("role", Role::ALL.map(Role::as_str).to_vec()),
+        (
+            "escalation status",
+            EscalationStatus::ALL.map(EscalationStatus::as_str).to_vec(),
+        ),
+        (
+            "whistle status",
+            WhistleStatus::ALL.map(WhistleStatus::as_str).to_vec(),
+        ),
+        ("shift", patrol_domain::diary::SHIFTS.to_vec()),
+    ];
+    // Staff accounts are made by admins; residents register themselves.
+    let subsets = [(
+        "/components/schemas/CreateUserRequest/properties/role",
+        "resident",
+    )];
+    let mut found = Vec::new();
+    enums(Contract::shared().doc(), "", &mut found);
+    let mut short = Vec::new();
+    for (at, members) in &found {
+        for (set, values) in &sets {
+            // An enum drawn only from the set and naming most of it is that set; a few
+            // values of it are a deliberate subset (the roles that earn points).
+            let within = members.iter().all(|m| values.contains(&m.as_str()));
+            if !within || members.len() * 2 <= values.len() {
+                continue;
+            }
+            let missing: Vec<&&str> = values
+                .iter()
+                .filter(|v| !members.iter().any(|m| m == *v))
+                .filter(|v| {
+                    !subsets
+                        .iter()
+                        .any(|(p, left_out)| at.ends_with(p) && left_out == *v)
+                })
+                .collect();
+            if !missing.is_empty() {
+                short.push(format!("{at} (a {set}) lacks {missing:?}"));
+            }
+        }
+    }
+    assert!(short.is_empty(), "{}", short.join("\n"));
+}
