@@ -171,8 +171,13 @@ impl Contract {
             "components": self.doc["components"],
             "allOf": [schema],
         });
+        // Formats (uuid, date, date-time) are asserted, not just annotations: an id or a
+        // time the server writes must be what the contract says it is.
         let v = Arc::new(
-            jsonschema::validator_for(&root).map_err(|e| format!("schema for {key}: {e}"))?,
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(&root)
+                .map_err(|e| format!("schema for {key}: {e}"))?,
         );
         cache.insert(key.to_owned(), v.clone());
         Ok(v)

@@ -11,6 +11,7 @@ mod awards;
 mod blobs;
 mod cases;
 mod contract;
+mod contract_inputs;
 mod convergence;
 mod crash;
 mod demo;
