@@ -31,11 +31,11 @@ impl BlobStore for Fillable {
         self.inner.get(hash)
     }
 
-    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()> {
+    fn put_file(&self, hash: &BlobHash, src: &std::path::Path, len: u64) -> io::Result<()> {
         match self.state.load(Ordering::SeqCst) {
             FULL => Err(io::Error::from(io::ErrorKind::StorageFull)),
             BROKEN => Err(io::Error::other("input/output error")),
-            _ => self.inner.put(hash, bytes),
+            _ => self.inner.put_file(hash, src, len),
         }
     }
 

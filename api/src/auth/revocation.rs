@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 
-use crate::db::ids::now_ms;
-use crate::db::store;
 use crate::infra::error::{ApiError, ApiResult};
-use crate::infra::state::AppState;
 
 /// Sessions remembered at most: a bound, so forged session ids cannot grow the cache.
 const CAPACITY: usize = 20_000;
@@ -33,15 +30,17 @@ impl LiveSessions {
     }
 
     /// Refuses a token whose session was signed out or revoked, or whose account was
-    /// disabled.
-    pub async fn check(&self, state: &AppState, user_id: &str, session_id: &str) -> ApiResult<()> {
+    /// disabled. `look_up` asks the database ([`crate::db::store::session_is_live`]) when
+    /// this server's memory of the session is missing or too old.
+    pub async fn check<F, Fut>(&self, session_id: &str, look_up: F) -> ApiResult<()>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ApiResult<bool>>,
+    {
         let live = match self.seen.get(session_id) {
             Some((at, live)) if at.elapsed() < self.ttl => live,
             _ => {
-                let (sid, uid) = (session_id.to_owned(), user_id.to_owned());
-                let live = state
-                    .run_db(move |conn| store::session_is_live(conn, &sid, &uid, now_ms()))
-                    .await?;
+                let live = look_up().await?;
                 self.seen
                     .insert(session_id.to_owned(), (Instant::now(), live));
                 live

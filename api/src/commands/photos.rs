@@ -10,8 +10,8 @@
 //! [`BlobStore`]: crate::infra::blobs::BlobStore
 
 use std::io;
+use std::sync::Arc;
 
-use actix_web::web::Bytes;
 use diesel::prelude::*;
 use patrol_domain::DomainError;
 use serde::Serialize;
@@ -69,19 +69,6 @@ fn unsupported() -> ApiError {
         "only JPEG, PNG, WebP and HEIC/HEIF photos are accepted (judged by their content: {})",
         ACCEPTED_TYPES.join(", ")
     ))
-}
-
-/// Runs photo-store I/O on the blocking pool; a full store is remembered for readiness.
-async fn blocking<T, F>(state: &AppState, f: F) -> ApiResult<T>
-where
-    F: FnOnce() -> io::Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let result = tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::storage);
-    state.note(result)
 }
 
 fn meta_of(conn: &mut DbConn, hash: &str) -> Result<Option<BlobMeta>, StoreError> {
@@ -182,7 +169,7 @@ async fn enforce_quota(
         .await?;
     let staging = state.blob_staging.clone();
     let (h, u) = (hash.clone(), user.id.clone());
-    let staged = blocking(state, move || staging.staged_bytes(&u, &h)).await?;
+    let staged = state.run_io(move || staging.staged_bytes(&u, &h)).await?;
     Ok(check_quota(
         &state.cfg.photo_quota,
         usage,
@@ -254,7 +241,10 @@ pub async fn blob_status(
     let staging = state.blob_staging.clone();
     let uploader = user.id.clone();
     Ok(
-        match blocking(state, move || staging.offset(&hash, &uploader)).await? {
+        match state
+            .run_io(move || staging.offset(&hash, &uploader))
+            .await?
+        {
             Some(offset) => BlobStatus::Partial { offset },
             None => BlobStatus::Missing,
         },
@@ -267,22 +257,23 @@ pub async fn put_blob(
     user: &AuthUser,
     hash: BlobHash,
     range: Option<ContentRange>,
-    body: Bytes,
+    body: Received,
 ) -> ApiResult<PutOutcome> {
     let max = state.cfg.blob_max_bytes;
+    let body = Arc::new(body);
     let Some(range) = range else {
         return store_complete(state, user, hash, body).await;
     };
     if range.total > max as u64 {
         return Err(ApiError::PayloadTooLarge { limit: max });
     }
-    if range.chunk_len() != body.len() as u64 {
+    if range.chunk_len() != body.len {
         return Err(ApiError::bad_field(
             "Content-Range",
             format!(
                 "Content-Range announces {} bytes but the body has {}",
                 range.chunk_len(),
-                body.len()
+                body.len
             ),
         ));
     }
@@ -295,7 +286,8 @@ pub async fn put_blob(
     let (h, u) = (hash.clone(), uploader.clone());
     // A new upload is judged against the quota before any byte is staged.
     if range.start == 0
-        && blocking(state, move || staging.offset(&h, &u))
+        && state
+            .run_io(move || staging.offset(&h, &u))
             .await?
             .is_none()
     {
@@ -303,7 +295,10 @@ pub async fn put_blob(
     }
     let staging = state.blob_staging.clone();
     let (h, u) = (hash.clone(), uploader.clone());
-    let appended = blocking(state, move || staging.append(&h, &u, range.start, &body)).await?;
+    let chunk = body.clone();
+    let appended = state
+        .run_io(move || staging.append(&h, &u, range.start, &chunk))
+        .await?;
     let offset = match appended {
         Appended::Gap { offset } => {
             return Err(ApiError::Conflict(format!(
@@ -316,7 +311,7 @@ pub async fn put_blob(
             // upload can still succeed (a final refusal would lose the photo).
             let staging = state.blob_staging.clone();
             let (h, u) = (hash.clone(), uploader.clone());
-            blocking(state, move || staging.discard(&h, &u)).await?;
+            state.run_io(move || staging.discard(&h, &u)).await?;
             return Err(ApiError::Conflict(format!(
                 "this chunk disagrees with the bytes already received at byte {at}; the \
                  upload was discarded: start again at byte 0"
@@ -330,11 +325,13 @@ pub async fn put_blob(
     if range.start < prefix && offset >= prefix && offset < range.total {
         let staging = state.blob_staging.clone();
         let (h, u) = (hash.clone(), uploader.clone());
-        let head = blocking(state, move || staging.head(&h, &u, SNIFF_BYTES)).await?;
+        let head = state
+            .run_io(move || staging.head(&h, &u, SNIFF_BYTES))
+            .await?;
         if sniff(&head).is_none() {
             let staging = state.blob_staging.clone();
             let (h, u) = (hash.clone(), uploader.clone());
-            blocking(state, move || staging.discard(&h, &u)).await?;
+            state.run_io(move || staging.discard(&h, &u)).await?;
             return Err(unsupported());
         }
     }
@@ -346,14 +343,13 @@ pub async fn put_blob(
     }
     let staging = state.blob_staging.clone();
     let (h, u) = (hash.clone(), uploader.clone());
-    let bytes = blocking(state, move || staging.read(&h, &u)).await?;
-    let outcome = if bytes.len() as u64 == range.total {
-        store_complete(state, user, hash.clone(), Bytes::from(bytes)).await
+    let whole = state.run_io(move || staging.complete(&h, &u)).await?;
+    let outcome = if whole.len == range.total {
+        store_complete(state, user, hash.clone(), Arc::new(whole)).await
     } else {
         Err(invalid(format!(
             "received {} bytes but the upload announced {}",
-            bytes.len(),
-            range.total
+            whole.len, range.total
         )))
     };
     // Stored or refused for its content, the upload is over; after a transient failure
@@ -363,30 +359,36 @@ pub async fn put_blob(
         Ok(_) | Err(ApiError::Domain(_) | ApiError::UnsupportedMediaType(_))
     ) {
         let staging = state.blob_staging.clone();
-        blocking(state, move || staging.discard(&hash, &uploader)).await?;
+        state
+            .run_io(move || staging.discard(&hash, &uploader))
+            .await?;
     }
     outcome
 }
 
-/// Verifies and stores a complete blob: bytes first, durably; then the row.
+/// Verifies and stores a complete blob: bytes first, durably; then the row. The bytes
+/// are read from their file a block at a time, never held whole in memory.
 async fn store_complete(
     state: &AppState,
     user: &AuthUser,
     hash: BlobHash,
-    bytes: Bytes,
+    bytes: Arc<Received>,
 ) -> ApiResult<PutOutcome> {
-    let actual = BlobHash::of(&bytes);
-    if actual != hash {
+    if bytes.hash != hash {
         return Err(invalid(format!(
             "the body hashes to {}, not to the sha256 in the path; nothing was stored",
-            actual.as_str()
+            bytes.hash.as_str()
         )));
     }
-    let content_type = sniff(&bytes).ok_or_else(unsupported)?;
+    let content_type = sniff(&bytes.head).ok_or_else(unsupported)?;
     // A photo's address is the hash of the bytes stored and served, so the server never
     // rewrites them: a photo that could tell where it was taken is refused, and the
     // device removes the metadata before hashing (docs/sync-protocol.md, "Photos").
-    if carries_metadata(content_type, &bytes) {
+    let photo = bytes.clone();
+    if state
+        .run_io(move || carries_metadata(content_type, photo.open()?))
+        .await?
+    {
         return Err(invalid(
             "the photo carries Exif or XMP metadata, which can hold where it was taken: \
              remove it on the device (re-encode the photo, or drop its metadata) and send \
@@ -395,20 +397,24 @@ async fn store_complete(
     }
     let key = hash.as_str().to_owned();
     if let Some(meta) = state.run_db(move |conn| touch_stored(conn, &key)).await? {
-        // Heals bytes lost after their row was written (`put` skips what is there).
+        // Heals bytes lost after their row was written (`put_file` skips what is there).
         let store = state.blob_store.clone();
-        blocking(state, move || store.put(&hash, &bytes)).await?;
+        state
+            .run_io(move || store.put_file(&hash, bytes.path(), bytes.len))
+            .await?;
         return Ok(PutOutcome::AlreadyStored(meta));
     }
-    enforce_quota(state, user, &hash, bytes.len() as u64).await?;
+    enforce_quota(state, user, &hash, bytes.len).await?;
     let meta = BlobMeta {
         sha256: hash.as_str().to_owned(),
-        size: i64::try_from(bytes.len()).map_err(ApiError::internal)?,
+        size: i64::try_from(bytes.len).map_err(ApiError::internal)?,
         content_type: content_type.to_owned(),
         uploaded_by: Some(user.id.clone()),
     };
     let store = state.blob_store.clone();
-    blocking(state, move || store.put(&hash, &bytes)).await?;
+    state
+        .run_io(move || store.put_file(&hash, bytes.path(), bytes.len))
+        .await?;
     let row = meta.clone();
     let recorded = state
         .run_db(move |conn| match record_blob(conn, &row) {
@@ -427,14 +433,14 @@ async fn store_complete(
     }
 }
 
-/// `GET`: the bytes exactly as stored (they hash to their address) and their type. Staff may read any photo; a
-/// resident only what they uploaded. Anything else is "not found", not "forbidden", so
-/// a hash cannot be probed.
-pub async fn get_blob(
+/// `GET`: the bytes exactly as stored (they hash to their address), opened for reading,
+/// with their type and size. Staff may read any photo; a resident only what they
+/// uploaded. Anything else is "not found", not "forbidden", so a hash cannot be probed.
+pub async fn open_blob(
     state: &AppState,
     user: &AuthUser,
     hash: BlobHash,
-) -> ApiResult<(String, Bytes)> {
+) -> ApiResult<(BlobMeta, Box<dyn io::Read + Send>)> {
     let key = hash.as_str().to_owned();
     let meta = state
         .run_db(move |conn| meta_of(conn, &key))
@@ -442,13 +448,14 @@ pub async fn get_blob(
         .filter(|m| may_read(user, m))
         .ok_or_else(|| ApiError::NotFound("blob".into()))?;
     let store = state.blob_store.clone();
-    let bytes = blocking(state, move || {
-        store
-            .get(&hash)?
-            .ok_or_else(|| io::Error::other("blob row without stored bytes"))
-    })
-    .await?;
-    Ok((meta.content_type, Bytes::from(bytes)))
+    let reader = state
+        .run_io(move || {
+            store
+                .open(&hash)?
+                .ok_or_else(|| io::Error::other("blob row without stored bytes"))
+        })
+        .await?;
+    Ok((meta, reader))
 }
 
 /// Deletes, at most `batch` at a time, photos that no record references and that nobody

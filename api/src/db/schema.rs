@@ -913,6 +913,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "content_type",
             "uploaded_by",
             "created_at",
+            "touched_at",
         ],
     ),
     (

@@ -23,7 +23,13 @@ impl FromRequest for AuthUser {
                 .ok_or_else(|| ApiError::Internal("application state missing".into()))?
                 .clone();
             let (user, session_id) = authenticate(&req, &state)?;
-            state.sessions.check(&state, &user.id, &session_id).await?;
+            let (sid, uid) = (session_id.clone(), user.id.clone());
+            let look_up = || {
+                state.run_db(move |conn| {
+                    crate::db::store::session_is_live(conn, &sid, &uid, crate::db::ids::now_ms())
+                })
+            };
+            state.sessions.check(&session_id, look_up).await?;
             Ok(user)
         })
     }

@@ -11,12 +11,10 @@
 //! deployments that outgrow one machine, in S3-compatible object storage
 //! ([`ObjectBlobStore`], through the `object_store` crate), chosen by `PATROL_BLOB_STORE`.
 
-use std::io::{self, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use actix_web::web::Bytes;
-use img_parts::jpeg::{Jpeg, markers};
 use object_store::ObjectStoreExt;
 use sha2::{Digest, Sha256};
 
@@ -68,19 +66,177 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Whether a photo of `content_type` carries Exif or XMP metadata, either of which can
-/// hold the position where it was taken. A JPEG that cannot be read counts as carrying
-/// it. The other formats are searched for their metadata tags (PNG `eXIf` and XMP
-/// `iTXt`, WebP `EXIF`/`XMP ` chunks, HEIF `Exif` items and XMP's MIME type): a rare
-/// false alarm asks for a re-encoded photo, never lets a position through.
-pub fn carries_metadata(content_type: &str, bytes: &Bytes) -> bool {
-    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+/// hold the position where it was taken. `photo` is read once, front to back, a block at
+/// a time, so a photo is judged on disk without being held in memory. A JPEG's segments
+/// are walked up to its image data (Exif and XMP live in APP1 segments, which come
+/// before it); one that cannot be walked counts as carrying metadata. The other formats
+/// are searched for their metadata tags (PNG `eXIf` and XMP `iTXt`, WebP `EXIF`/`XMP `
+/// chunks, HEIF `Exif` items and XMP's MIME type): a rare false alarm asks for a
+/// re-encoded photo, never lets a position through.
+pub fn carries_metadata(content_type: &str, photo: impl Read) -> io::Result<bool> {
+    let mut photo = io::BufReader::with_capacity(BLOCK, photo);
     match content_type {
-        "image/jpeg" => Jpeg::from_bytes(bytes.clone()).map_or(true, |j| {
-            j.segments_by_marker(markers::APP1).next().is_some()
-        }),
-        "image/png" => has(b"eXIf") || has(b"XML:com.adobe.xmp"),
-        "image/webp" => has(b"EXIF") || has(b"XMP "),
-        _ => has(b"Exif") || has(b"application/rdf+xml"),
+        "image/jpeg" => jpeg_has_app1(&mut photo),
+        "image/png" => contains_any(&mut photo, &[b"eXIf", b"XML:com.adobe.xmp"]),
+        "image/webp" => contains_any(&mut photo, &[b"EXIF", b"XMP "]),
+        _ => contains_any(&mut photo, &[b"Exif", b"application/rdf+xml"]),
+    }
+}
+
+/// How much of a photo is read or written at a time.
+const BLOCK: usize = 64 * 1024;
+
+/// Reads exactly `buf.len()` bytes; `false` at the end of the input.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
+    match r.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Walks JPEG marker segments (ITU T.81, B.1.1) from SOI to the first scan (SOS) or EOI,
+/// answering whether an APP1 segment is among them.
+fn jpeg_has_app1(r: &mut impl BufRead) -> io::Result<bool> {
+    const UNREADABLE: io::Result<bool> = Ok(true);
+    let mut two = [0u8; 2];
+    if !fill(r, &mut two)? || two != [0xFF, 0xD8] {
+        return UNREADABLE;
+    }
+    loop {
+        let mut byte = [0u8; 1];
+        if !fill(r, &mut byte)? || byte[0] != 0xFF {
+            return UNREADABLE;
+        }
+        // Any number of 0xFF fill bytes may precede a marker's code.
+        while byte[0] == 0xFF {
+            if !fill(r, &mut byte)? {
+                return UNREADABLE;
+            }
+        }
+        match byte[0] {
+            0xE1 => return Ok(true),
+            0xDA | 0xD9 => return Ok(false),
+            0xD0..=0xD7 | 0x01 => continue,
+            0x00 => return UNREADABLE,
+            _ => {
+                if !fill(r, &mut two)? {
+                    return UNREADABLE;
+                }
+                let Some(body) = u16::from_be_bytes(two).checked_sub(2) else {
+                    return UNREADABLE;
+                };
+                let skipped = io::copy(&mut r.by_ref().take(u64::from(body)), &mut io::sink())?;
+                if skipped != u64::from(body) {
+                    return UNREADABLE;
+                }
+            }
+        }
+    }
+}
+
+/// Whether any of `needles` occurs in `r`, reading a block at a time (a needle split
+/// between two blocks is found too).
+fn contains_any(r: &mut impl Read, needles: &[&[u8]]) -> io::Result<bool> {
+    let keep = needles.iter().map(|n| n.len()).max().unwrap_or(1) - 1;
+    let mut window = Vec::with_capacity(BLOCK + keep);
+    let mut block = vec![0u8; BLOCK];
+    loop {
+        let n = r.read(&mut block)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        window.extend_from_slice(&block[..n]);
+        if needles
+            .iter()
+            .any(|needle| window.windows(needle.len()).any(|w| w == *needle))
+        {
+            return Ok(true);
+        }
+        let cut = window.len().saturating_sub(keep);
+        window.drain(..cut);
+    }
+}
+
+/// The SHA-256, length and first [`SNIFF_BYTES`] of a file, read a block at a time.
+pub fn digest_file(path: &Path) -> io::Result<(BlobHash, u64, Vec<u8>)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    let mut block = vec![0u8; BLOCK];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+        let room = SNIFF_BYTES.saturating_sub(head.len()).min(n);
+        head.extend_from_slice(&block[..room]);
+        len += n as u64;
+    }
+    Ok((BlobHash(hex::encode(hasher.finalize())), len, head))
+}
+
+/// A request body written to a private file under the staging directory as it arrives,
+/// and hashed on the way: no upload is ever held whole in memory.
+pub struct Spool {
+    file: std::fs::File,
+    received: Received,
+    hasher: Sha256,
+}
+
+impl Spool {
+    /// Appends the next bytes of the body.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.hasher.update(bytes);
+        let room = SNIFF_BYTES
+            .saturating_sub(self.received.head.len())
+            .min(bytes.len());
+        self.received.head.extend_from_slice(&bytes[..room]);
+        self.received.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// The whole body, received.
+    pub fn finish(mut self) -> io::Result<Received> {
+        self.file.flush()?;
+        self.received.hash = BlobHash(hex::encode(self.hasher.finalize()));
+        Ok(self.received)
+    }
+}
+
+/// Bytes received into a file: a spooled request body (removed when dropped), or a
+/// chunked upload's staged file once complete (kept until the upload is discarded, so a
+/// transient failure lets the client retry its last chunk).
+#[derive(Debug)]
+pub struct Received {
+    path: PathBuf,
+    /// The bytes' SHA-256 and length.
+    pub hash: BlobHash,
+    pub len: u64,
+    /// The first [`SNIFF_BYTES`], which decide the type.
+    pub head: Vec<u8>,
+    owned: bool,
+}
+
+impl Received {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens the bytes for reading from the start.
+    pub fn open(&self) -> io::Result<std::fs::File> {
+        std::fs::File::open(&self.path)
+    }
+}
+
+impl Drop for Received {
+    fn drop(&mut self) {
+        if self.owned {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -97,9 +253,17 @@ pub trait BlobStore: Send + Sync {
     /// A blob's bytes, or `None` when it is not stored.
     fn get(&self, hash: &BlobHash) -> io::Result<Option<Vec<u8>>>;
 
-    /// Stores a blob durably. Idempotent: storing the same hash again is harmless, also
-    /// concurrently. The caller has verified that `bytes` hash to `hash`.
-    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()>;
+    /// Opens a blob for reading, or `None` when it is not stored.
+    fn open(&self, hash: &BlobHash) -> io::Result<Option<Box<dyn Read + Send>>> {
+        Ok(self
+            .get(hash)?
+            .map(|bytes| Box::new(io::Cursor::new(bytes)) as Box<dyn Read + Send>))
+    }
+
+    /// Stores the `len` bytes of the file `src` durably as `hash`, leaving `src` as it
+    /// was. Idempotent: storing the same hash again is harmless, also concurrently. The
+    /// caller has verified that the bytes hash to `hash`.
+    fn put_file(&self, hash: &BlobHash, src: &Path, len: u64) -> io::Result<()>;
 
     /// Deletes a blob; deleting one that is not stored is not an error.
     fn delete(&self, hash: &BlobHash) -> io::Result<()>;
@@ -141,10 +305,18 @@ impl BlobStore for LocalDirStore {
         }
     }
 
-    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()> {
+    fn open(&self, hash: &BlobHash) -> io::Result<Option<Box<dyn Read + Send>>> {
+        match std::fs::File::open(self.path_of(hash)) {
+            Ok(f) => Ok(Some(Box::new(f))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn put_file(&self, hash: &BlobHash, src: &Path, len: u64) -> io::Result<()> {
         let path = self.path_of(hash);
         // Files only ever appear by rename, so one of the right size is complete.
-        if self.len(hash)? == Some(bytes.len() as u64) {
+        if self.len(hash)? == Some(len) {
             return Ok(());
         }
         let dir = path
@@ -158,7 +330,9 @@ impl BlobStore for LocalDirStore {
             hash.as_str(),
             uuid::Uuid::new_v4().simple()
         ));
-        let written = write_durably(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
+        let written = std::fs::copy(src, &tmp)
+            .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &path));
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
@@ -267,12 +441,14 @@ impl BlobStore for ObjectBlobStore {
         Ok(bytes.map(|b| b.to_vec()))
     }
 
-    fn put(&self, hash: &BlobHash, bytes: &[u8]) -> io::Result<()> {
-        if self.len(hash)? == Some(bytes.len() as u64) {
+    /// One PUT of the whole photo (at most the size limit), read from the file just
+    /// before it is sent: object PUTs are atomic, multipart uploads are not.
+    fn put_file(&self, hash: &BlobHash, src: &Path, len: u64) -> io::Result<()> {
+        if self.len(hash)? == Some(len) {
             return Ok(());
         }
         let key = self.key(hash);
-        let payload = object_store::PutPayload::from(bytes.to_vec());
+        let payload = object_store::PutPayload::from(std::fs::read(src)?);
         self.wait(self.store.put(&key, payload)).map(|_| ())
     }
 
@@ -280,12 +456,6 @@ impl BlobStore for ObjectBlobStore {
         let key = self.key(hash);
         self.wait(self.store.delete(&key)).map(|_| ())
     }
-}
-
-fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = std::fs::File::create_new(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 /// Makes a rename inside `dir` survive a power cut.
@@ -375,7 +545,9 @@ impl Staging {
                 .ok()
                 .and_then(|m| m.elapsed().ok())
                 .unwrap_or_default();
-            if name.ends_with(".part") && idle >= grace {
+            // Partial uploads, and bodies a crash left half-received.
+            let staged = name.ends_with(".part") || name.starts_with(".spool-");
+            if staged && idle >= grace {
                 match std::fs::remove_file(self.dir.join(&name)) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                     _ => removed += 1,
@@ -394,15 +566,36 @@ impl Staging {
         }
     }
 
+    /// A new file to receive a request body into ([`Spool`]).
+    pub fn spool(&self) -> io::Result<Spool> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self
+            .dir
+            .join(format!(".spool-{}", uuid::Uuid::new_v4().simple()));
+        let file = std::fs::File::create_new(&path)?;
+        Ok(Spool {
+            file,
+            hasher: Sha256::new(),
+            received: Received {
+                path,
+                hash: BlobHash(String::new()),
+                len: 0,
+                head: Vec::with_capacity(SNIFF_BYTES),
+                owned: true,
+            },
+        })
+    }
+
     /// Appends the chunk that starts at byte `start`. A chunk overlapping bytes already
     /// received (a retry whose answer was lost) contributes only its new part, once its
-    /// overlap agrees byte for byte with what was received.
+    /// overlap agrees byte for byte with what was received. Both files are read a block
+    /// at a time.
     pub fn append(
         &self,
         hash: &BlobHash,
         uploader: &str,
         start: u64,
-        chunk: &[u8],
+        chunk: &Received,
     ) -> io::Result<Appended> {
         let _guard = self
             .lock
@@ -418,20 +611,25 @@ impl Staging {
         if start > offset {
             return Ok(Appended::Gap { offset });
         }
-        let end = start + chunk.len() as u64;
-        let skip = usize::try_from(offset - start)
-            .map_err(io::Error::other)?
-            .min(chunk.len());
-        if skip > 0 {
-            use std::io::{Read, Seek, SeekFrom};
-            let mut received = vec![0; skip];
-            let mut file = std::fs::File::open(&path)?;
-            file.seek(SeekFrom::Start(start))?;
-            file.read_exact(&mut received)?;
-            if let Some(i) = received.iter().zip(chunk).position(|(a, b)| a != b) {
-                return Ok(Appended::Mismatch {
-                    at: start + i as u64,
-                });
+        let end = start + chunk.len;
+        let overlap = (offset - start).min(chunk.len);
+        let mut incoming = chunk.open()?;
+        if overlap > 0 {
+            let mut received = std::fs::File::open(&path)?;
+            received.seek(SeekFrom::Start(start))?;
+            let (mut a, mut b) = (vec![0u8; BLOCK], vec![0u8; BLOCK]);
+            let mut compared = 0u64;
+            while compared < overlap {
+                let n = usize::try_from((overlap - compared).min(BLOCK as u64))
+                    .map_err(io::Error::other)?;
+                received.read_exact(&mut a[..n])?;
+                incoming.read_exact(&mut b[..n])?;
+                if let Some(i) = a[..n].iter().zip(&b[..n]).position(|(x, y)| x != y) {
+                    return Ok(Appended::Mismatch {
+                        at: start + compared + i as u64,
+                    });
+                }
+                compared += n as u64;
             }
         }
         if end <= offset {
@@ -441,14 +639,13 @@ impl Staging {
             .create(true)
             .append(true)
             .open(&path)?;
-        file.write_all(&chunk[skip..])?;
+        io::copy(&mut incoming, &mut file)?;
         file.sync_data()?;
         Ok(Appended::Offset(end))
     }
 
     /// The first `len` bytes received (fewer if fewer arrived).
     pub fn head(&self, hash: &BlobHash, uploader: &str, len: usize) -> io::Result<Vec<u8>> {
-        use std::io::Read;
         let mut head = Vec::with_capacity(len);
         std::fs::File::open(self.path(hash, uploader))?
             .take(len as u64)
@@ -456,9 +653,18 @@ impl Staging {
         Ok(head)
     }
 
-    /// The bytes received so far.
-    pub fn read(&self, hash: &BlobHash, uploader: &str) -> io::Result<Vec<u8>> {
-        std::fs::read(self.path(hash, uploader))
+    /// A complete upload's bytes, hashed, for storing; the staged file stays until the
+    /// upload is discarded.
+    pub fn complete(&self, hash: &BlobHash, uploader: &str) -> io::Result<Received> {
+        let path = self.path(hash, uploader);
+        let (actual, len, head) = digest_file(&path)?;
+        Ok(Received {
+            path,
+            hash: actual,
+            len,
+            head,
+            owned: false,
+        })
     }
 
     /// Forgets an upload (finished or refused).
@@ -511,6 +717,24 @@ impl ContentRange {
 mod tests {
     use super::*;
 
+    fn chunk(staging: &Staging, bytes: &[u8]) -> Received {
+        let mut spool = staging.spool().unwrap();
+        spool.write(bytes).unwrap();
+        spool.finish().unwrap()
+    }
+
+    fn put(store: &dyn BlobStore, hash: &BlobHash, bytes: &[u8]) {
+        let src = std::env::temp_dir().join(format!("patrol-src-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&src, bytes).unwrap();
+        store.put_file(hash, &src, bytes.len() as u64).unwrap();
+        assert_eq!(
+            std::fs::read(&src).unwrap(),
+            bytes,
+            "the source is left as it was"
+        );
+        std::fs::remove_file(&src).unwrap();
+    }
+
     /// SOI, APP0 JFIF, APP1 Exif with a GPS tag name in it, a quantisation table, EOI.
     fn jpeg_with_exif() -> Vec<u8> {
         let mut b = vec![0xFF, 0xD8];
@@ -558,29 +782,17 @@ mod tests {
         let at = with.windows(exif.len()).position(|w| w == exif).unwrap() - 4;
         let mut without = with.clone();
         without.drain(at..at + 4 + exif.len());
-        assert!(carries_metadata("image/jpeg", &Bytes::from(with)));
-        assert!(!carries_metadata("image/jpeg", &Bytes::from(without)));
-        assert!(carries_metadata(
-            "image/jpeg",
-            &Bytes::from_static(b"\xFF\xD8 broken")
-        ));
+        assert!(carries_metadata("image/jpeg", &with[..]).unwrap());
+        assert!(!carries_metadata("image/jpeg", &without[..]).unwrap());
+        assert!(carries_metadata("image/jpeg", &b"\xFF\xD8 broken"[..]).unwrap());
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
         let mut png_exif = png.to_vec();
         png_exif.extend_from_slice(b"\0\0\0\x04eXIfMM\0*");
-        assert!(!carries_metadata("image/png", &Bytes::from_static(png)));
-        assert!(carries_metadata("image/png", &Bytes::from(png_exif)));
-        assert!(carries_metadata(
-            "image/webp",
-            &Bytes::from_static(b"RIFF\0\0\0\0WEBPEXIF")
-        ));
-        assert!(!carries_metadata(
-            "image/webp",
-            &Bytes::from_static(b"RIFF\0\0\0\0WEBPVP8 ")
-        ));
-        assert!(carries_metadata(
-            "image/heif",
-            &Bytes::from_static(b"ftypheic infe Exif")
-        ));
+        assert!(!carries_metadata("image/png", &png[..]).unwrap());
+        assert!(carries_metadata("image/png", &png_exif[..]).unwrap());
+        assert!(carries_metadata("image/webp", &b"RIFF\0\0\0\0WEBPEXIF"[..]).unwrap());
+        assert!(!carries_metadata("image/webp", &b"RIFF\0\0\0\0WEBPVP8 "[..]).unwrap());
+        assert!(carries_metadata("image/heif", &b"ftypheic infe Exif"[..]).unwrap());
     }
 
     #[test]
@@ -613,8 +825,8 @@ mod tests {
         let hash = BlobHash::of(&bytes);
         assert_eq!(store.len(&hash).unwrap(), None);
         assert_eq!(store.get(&hash).unwrap(), None);
-        store.put(&hash, &bytes).unwrap();
-        store.put(&hash, &bytes).unwrap();
+        put(&store, &hash, &bytes);
+        put(&store, &hash, &bytes);
         assert_eq!(store.len(&hash).unwrap(), Some(bytes.len() as u64));
         assert_eq!(store.get(&hash).unwrap().unwrap(), bytes);
         let h = hash.as_str();
@@ -642,8 +854,8 @@ mod tests {
         let bytes = jpeg_with_exif();
         let hash = BlobHash::of(&bytes);
         assert!(!store.exists(&hash).unwrap());
-        store.put(&hash, &bytes).unwrap();
-        store.put(&hash, &bytes).unwrap();
+        put(&store, &hash, &bytes);
+        put(&store, &hash, &bytes);
         let h = hash.as_str();
         assert!(dir.join(&h[0..2]).join(&h[2..4]).join(h).is_file());
         assert_eq!(store.len(&hash).unwrap(), Some(bytes.len() as u64));
@@ -660,9 +872,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("patrol-stage-{}", uuid::Uuid::new_v4()));
         let staging = Staging::new(&dir);
         let (a, b) = (BlobHash::of(b"a"), BlobHash::of(b"b"));
-        staging.append(&a, "user-1", 0, b"0123").unwrap();
-        staging.append(&b, "user-1", 0, b"012").unwrap();
-        staging.append(&a, "user-2", 0, b"01").unwrap();
+        staging
+            .append(&a, "user-1", 0, &chunk(&staging, b"0123"))
+            .unwrap();
+        staging
+            .append(&b, "user-1", 0, &chunk(&staging, b"012"))
+            .unwrap();
+        staging
+            .append(&a, "user-2", 0, &chunk(&staging, b"01"))
+            .unwrap();
         assert_eq!(
             staging.staged_bytes("user-1", &BlobHash::of(b"c")).unwrap(),
             7
@@ -691,26 +909,39 @@ mod tests {
         let hash = BlobHash::of(b"0123456789");
         assert_eq!(staging.offset(&hash, "u").unwrap(), None);
         assert_eq!(
-            staging.append(&hash, "u", 0, b"0123").unwrap(),
+            staging
+                .append(&hash, "u", 0, &chunk(&staging, b"0123"))
+                .unwrap(),
             Appended::Offset(4)
         );
         assert_eq!(
-            staging.append(&hash, "u", 6, b"6789").unwrap(),
+            staging
+                .append(&hash, "u", 6, &chunk(&staging, b"6789"))
+                .unwrap(),
             Appended::Gap { offset: 4 }
         );
         assert_eq!(
-            staging.append(&hash, "u", 0, b"0123").unwrap(),
+            staging
+                .append(&hash, "u", 0, &chunk(&staging, b"0123"))
+                .unwrap(),
             Appended::Offset(4)
         );
         assert_eq!(
-            staging.append(&hash, "u", 2, b"234567").unwrap(),
+            staging
+                .append(&hash, "u", 2, &chunk(&staging, b"234567"))
+                .unwrap(),
             Appended::Offset(8)
         );
         assert_eq!(
-            staging.append(&hash, "u", 8, b"89").unwrap(),
+            staging
+                .append(&hash, "u", 8, &chunk(&staging, b"89"))
+                .unwrap(),
             Appended::Offset(10)
         );
-        assert_eq!(staging.read(&hash, "u").unwrap(), b"0123456789");
+        assert_eq!(
+            std::fs::read(staging.complete(&hash, "u").unwrap().path()).unwrap(),
+            b"0123456789"
+        );
         staging.discard(&hash, "u").unwrap();
         assert_eq!(staging.offset(&hash, "u").unwrap(), None);
         let _ = std::fs::remove_dir_all(&dir);
@@ -721,18 +952,29 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("patrol-stage-{}", uuid::Uuid::new_v4()));
         let staging = Staging::new(&dir);
         let hash = BlobHash::of(b"0123456789");
-        staging.append(&hash, "u", 0, b"0123").unwrap();
+        staging
+            .append(&hash, "u", 0, &chunk(&staging, b"0123"))
+            .unwrap();
         assert_eq!(
-            staging.append(&hash, "u", 2, b"2x45").unwrap(),
+            staging
+                .append(&hash, "u", 2, &chunk(&staging, b"2x45"))
+                .unwrap(),
             Appended::Mismatch { at: 3 }
         );
         assert_eq!(
-            staging.append(&hash, "u", 1, b"13").unwrap(),
+            staging
+                .append(&hash, "u", 1, &chunk(&staging, b"13"))
+                .unwrap(),
             Appended::Mismatch { at: 2 }
         );
-        assert_eq!(staging.read(&hash, "u").unwrap(), b"0123");
         assert_eq!(
-            staging.append(&hash, "u", 3, b"3456").unwrap(),
+            std::fs::read(staging.complete(&hash, "u").unwrap().path()).unwrap(),
+            b"0123"
+        );
+        assert_eq!(
+            staging
+                .append(&hash, "u", 3, &chunk(&staging, b"3456"))
+                .unwrap(),
             Appended::Offset(7)
         );
         let _ = std::fs::remove_dir_all(&dir);

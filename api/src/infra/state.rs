@@ -62,6 +62,17 @@ impl AppState {
         self.note(result)
     }
 
+    /// Runs photo-store or staging I/O on the blocking pool; a storage failure becomes
+    /// 503 or, for a full disk, 507 (remembered for readiness).
+    pub async fn run_io<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> std::io::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let result = web::block(f).await.map_err(ApiError::internal)?;
+        self.note(result.map_err(ApiError::storage))
+    }
+
     /// Passes a result on, remembering a write refused for a full disk (readiness).
     pub fn note<T>(&self, result: Result<T, ApiError>) -> Result<T, ApiError> {
         if let Err(ApiError::InsufficientStorage { .. }) = &result {

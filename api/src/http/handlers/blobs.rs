@@ -24,11 +24,13 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use futures_util::StreamExt;
 use serde_json::json;
+use std::io::Read;
 
 use crate::auth::AuthUser;
 use crate::commands::photos::{self, BlobStatus, PutOutcome};
-use crate::infra::blobs::{BlobHash, ContentRange};
+use crate::infra::blobs::{BlobHash, ContentRange, Received};
 use crate::infra::error::{ApiError, ApiResult};
 use crate::infra::state::AppState;
 
@@ -88,14 +90,7 @@ pub async fn put_blob(
     {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let body = body
-        .to_bytes_limited(limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit })?
-        .map_err(|e| ApiError::BadRequest {
-            field: None,
-            detail: format!("the body could not be read: {e}"),
-        })?;
+    let body = receive(&state, body, limit).await?;
     Ok(
         match photos::put_blob(&state, &user, hash, range, body).await? {
             PutOutcome::Stored(meta) => HttpResponse::Created().json(meta),
@@ -107,7 +102,50 @@ pub async fn put_blob(
     )
 }
 
-/// `GET /api/v1/blobs/{sha256}`: the photo, the bytes its address is the hash of.
+/// Bytes written to the spool file at a time: how much of an upload is in memory.
+const SPOOL_BUFFER: usize = 256 * 1024;
+
+/// Receives a request body into a spool file as it arrives (never whole in memory),
+/// refusing it once it passes `limit` bytes.
+async fn receive(state: &AppState, mut body: web::Payload, limit: usize) -> ApiResult<Received> {
+    let staging = state.blob_staging.clone();
+    let mut spool = state.run_io(move || staging.spool()).await?;
+    let mut buffer = Vec::with_capacity(SPOOL_BUFFER);
+    let mut received = 0usize;
+    loop {
+        let next = body.next().await;
+        if let Some(chunk) = &next {
+            let chunk = chunk.as_ref().map_err(|e| ApiError::BadRequest {
+                field: None,
+                detail: format!("the body could not be read: {e}"),
+            })?;
+            received += chunk.len();
+            if received > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            buffer.extend_from_slice(chunk);
+        }
+        if buffer.len() >= SPOOL_BUFFER || (next.is_none() && !buffer.is_empty()) {
+            let full = std::mem::take(&mut buffer);
+            let (back, mut emptied) = state
+                .run_io(move || {
+                    spool.write(&full)?;
+                    Ok((spool, full))
+                })
+                .await?;
+            spool = back;
+            emptied.clear();
+            buffer = emptied;
+        }
+        if next.is_none() {
+            break;
+        }
+    }
+    state.run_io(move || spool.finish()).await
+}
+
+/// `GET /api/v1/blobs/{sha256}`: the photo, the bytes its address is the hash of,
+/// streamed from the store a block at a time.
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
 pub async fn get_blob(
     state: web::Data<AppState>,
@@ -116,11 +154,26 @@ pub async fn get_blob(
 ) -> ApiResult<HttpResponse> {
     let hash = BlobHash::parse(&path)?;
     let etag = format!("\"{}\"", hash.as_str());
-    let (content_type, bytes) = photos::get_blob(&state, &user, hash).await?;
+    let (meta, reader) = photos::open_blob(&state, &user, hash).await?;
+    let blocks = futures_util::stream::try_unfold(reader, |mut reader| async move {
+        let (reader, block) = web::block(move || -> std::io::Result<_> {
+            let mut block = vec![0u8; READ_BLOCK];
+            let n = reader.read(&mut block)?;
+            block.truncate(n);
+            Ok((reader, block))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok::<_, std::io::Error>((!block.is_empty()).then(|| (web::Bytes::from(block), reader)))
+    });
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CONTENT_TYPE, meta.content_type))
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "private, max-age=86400"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(bytes))
+        .no_chunking(u64::try_from(meta.size).unwrap_or(0))
+        .streaming(blocks))
 }
+
+/// Bytes read from the store per block of a download.
+const READ_BLOCK: usize = 64 * 1024;
