@@ -216,13 +216,7 @@ struct Phone {
 }
 
 impl Phone {
-    fn new(
-        n: usize,
-        base: &str,
-        login: &str,
-        password: &str,
-        counts: Arc<Counts>,
-    ) -> Phone {
+    fn new(n: usize, base: &str, login: &str, password: &str, counts: Arc<Counts>) -> Phone {
         let octet = |k: usize| u8::try_from(k % 250).unwrap();
         let address = IpAddr::V4(Ipv4Addr::new(127, 0, octet(n / 250 + 1), octet(n) + 2));
         let http = reqwest::Client::builder()
