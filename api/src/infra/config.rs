@@ -103,7 +103,8 @@ pub struct RateLimits {
     pub login_per_address: u32,
     pub register_per_phone_per_hour: u32,
     pub register_per_address_per_hour: u32,
-    /// Concurrent password hashes; more wait briefly, then get 503.
+    /// Concurrent password hashes (19 MiB of memory each); more wait briefly, then get
+    /// 503. `PATROL_CONCURRENT_HASHES`, by default half the cores from 1 to 4.
     pub concurrent_hashes: usize,
 }
 
@@ -115,7 +116,7 @@ impl Default for RateLimits {
             login_per_address: 30,
             register_per_phone_per_hour: 5,
             register_per_address_per_hour: 20,
-            concurrent_hashes: 2,
+            concurrent_hashes: crate::auth::password::default_concurrent_hashes(),
         }
     }
 }
@@ -204,6 +205,12 @@ impl Config {
         cfg.bind = s.bind.clone();
         cfg.log_json = s.log_format == "json";
         cfg.pool_size = s.pool_size;
+        if let Some(n) = s.concurrent_hashes {
+            if n == 0 {
+                bail!("PATROL_CONCURRENT_HASHES must be at least 1");
+            }
+            cfg.limits.concurrent_hashes = n;
+        }
         cfg.run_jobs = s.jobs != "off";
         if let Some(dir) = &s.blob_dir {
             cfg.blob_dir = PathBuf::from(dir);
@@ -278,6 +285,10 @@ pub struct Settings {
     /// Database connections per server.
     #[arg(long, env = "PATROL_POOL_SIZE", default_value_t = 10, global = true)]
     pub pool_size: u32,
+    /// Password hashes run at once (each holds 19 MiB while it runs; sign-ins beyond wait
+    /// their turn) [default: half the cores, from 1 to 4].
+    #[arg(long, env = "PATROL_CONCURRENT_HASHES", global = true)]
+    pub concurrent_hashes: Option<usize>,
     /// `off` stops this server from running background jobs.
     #[arg(long, env = "PATROL_JOBS", default_value = "on", global = true)]
     pub jobs: String,
