@@ -796,6 +796,34 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_across_two_blocks_is_found_and_a_spool_hashes_what_it_wrote() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.resize(BLOCK - 2, 0);
+        png.extend_from_slice(b"eXIf");
+        png.resize(3 * BLOCK, 0);
+        assert!(carries_metadata("image/png", &png[..]).unwrap());
+        png.truncate(BLOCK - 2);
+        png.resize(3 * BLOCK, 0);
+        assert!(!carries_metadata("image/png", &png[..]).unwrap());
+
+        let dir = std::env::temp_dir().join(format!("patrol-spool-{}", uuid::Uuid::new_v4()));
+        let staging = Staging::new(&dir);
+        let mut spool = staging.spool().unwrap();
+        for part in png.chunks(10_000) {
+            spool.write(part).unwrap();
+        }
+        let received = spool.finish().unwrap();
+        assert_eq!(received.hash, BlobHash::of(&png));
+        assert_eq!(received.len, png.len() as u64);
+        assert_eq!(received.head, png[..SNIFF_BYTES]);
+        assert_eq!(digest_file(received.path()).unwrap().0, received.hash);
+        let path = received.path().to_owned();
+        drop(received);
+        assert!(!path.exists(), "a spooled body is removed once handled");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn content_ranges_parse_strictly() {
         assert_eq!(
             ContentRange::parse("bytes 0-9/30").unwrap(),
