@@ -8,7 +8,8 @@
 //! them work in basements, finding signal a tenth as often, so their queues grow long and
 //! go up in several batches (phones push 4, 16 or 100 mutations at a time); some start on
 //! an app build older than the server's protocol, get 426 and keep their queue until a
-//! restart updates them. Officers report, comment, edit, start and resolve cases (their
+//! restart updates them. For the middle third of a seed's operations the server's photo
+//! store is full: uploads answer 507 and the phones keep their photos and retry. Officers report, comment, edit, start and resolve cases (their
 //! own and, as colleagues, each other's), escalate some, record visits, write their
 //! diaries (one entry a day, from either phone) and claim points for cases (the same
 //! case from both phones, with different ids), with photos whose bytes upload after the records; residents report and
@@ -48,10 +49,11 @@ use patrol_sync::client::{ClientError, Engine, EngineOptions, Transport, Transpo
 use patrol_sync::protocol::{
     MutationResult, Outcome, PullRequest, PullResponse, PushRequest, PushResponse,
 };
-use patrol_tests::{Backend, TEST_SECRET, TempDir, TestApp};
+use patrol_tests::{Backend, TEST_SECRET, TempDir, TestApp, TestDb, stores, test_config};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
 use tokio::runtime::Handle;
 
 const OFFICERS: usize = 20;
@@ -125,6 +127,9 @@ struct Http {
     /// answers 426 and the queue waits until the app is updated (a restart).
     outdated: bool,
 }
+
+/// What `sent` counts for an upload the full photo store refused.
+const STORE_FULL: &str = "photo upload refused: store full";
 
 type Sent = std::sync::Arc<std::sync::Mutex<BTreeMap<&'static str, usize>>>;
 
@@ -268,6 +273,10 @@ impl Transport for Http {
                 .map_err(|e| TransportError::Network(e.to_string()))?;
             match res.status().as_u16() {
                 200 | 201 => Ok(()),
+                507 => {
+                    count(&self.sent, STORE_FULL);
+                    Err(TransportError::from_status(507, "", 1))
+                }
                 status => Err(TransportError::from_status(
                     status,
                     &res.text().await.unwrap_or_default(),
@@ -553,6 +562,9 @@ struct World {
     officers: Vec<Account>,
     residents: Vec<Account>,
     supervisor: Account,
+    /// The server's photo store: full for the middle third of every seed's operations,
+    /// so photos taken then must survive 507s and arrive once it is freed.
+    photo_store: std::sync::Arc<std::sync::atomic::AtomicU8>,
 }
 
 fn pool(url: &str) -> db::Pool {
@@ -751,6 +763,11 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
     for _ in 0..ops {
         now += 50 + rng.below(1500) as i64;
         n += 1;
+        if n == ops / 3 {
+            world.photo_store.store(stores::FULL, Ordering::SeqCst);
+        } else if n == 2 * ops / 3 {
+            world.photo_store.store(stores::WORKING, Ordering::SeqCst);
+        }
         let tag = format!("{seed}-{n}");
         // Phones are mostly out of signal: queues grow between syncs, as in basements.
         let roll = rng.below(100);
@@ -1043,6 +1060,7 @@ fn run_seed(world: &World, seed: u64, ops: usize) -> Result<Stats, String> {
             eprintln!("seed {seed}: requests so far in this lane: {sent:?}");
         }
     }
+    world.photo_store.store(stores::WORKING, Ordering::SeqCst);
     // Quiescence: the network heals (held-back requests arrive late first), everyone syncs
     // until nothing is pending and the last page says `has_more: false`.
     for p in &mut phones {
@@ -1110,6 +1128,8 @@ struct Stats {
     photos: usize,
     /// The most mutations one phone had queued when it found signal.
     longest_queue: usize,
+    /// Uploads the full photo store answered with 507 (their photos must still arrive).
+    refused_store_full: usize,
     /// Mutations by name, applied (with or without conflict) / rejected.
     by_name: BTreeMap<String, (usize, usize)>,
 }
@@ -1473,6 +1493,7 @@ impl Stats {
         self.cases += s.cases;
         self.photos += s.photos;
         self.longest_queue = self.longest_queue.max(s.longest_queue);
+        self.refused_store_full += s.refused_store_full;
         for (name, (a, r)) in s.by_name {
             let t = self.by_name.entry(name).or_default();
             t.0 += a;
@@ -1487,7 +1508,10 @@ type Seeds = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u64>>>;
 /// One server and database running seeds one after another, taking the next from the
 /// backend's queue until it is empty, so lanes finish together.
 async fn lane(backend: Backend, seeds: Seeds, ops: usize) -> Option<(Stats, Vec<u64>)> {
-    let app = TestApp::spawn(backend).await?;
+    let db = std::sync::Arc::new(TestDb::create(backend)?);
+    let cfg = test_config(&db);
+    let (store, photo_store) = stores::Fillable::new(&cfg.blob_dir);
+    let app = TestApp::start_with_store(db, cfg, backend, Some(std::sync::Arc::new(store))).await;
     app.seed_fixture().await;
     let (pool, (officers, residents, supervisor)) = {
         let url = app.db.url().to_owned();
@@ -1508,6 +1532,7 @@ async fn lane(backend: Backend, seeds: Seeds, ops: usize) -> Option<(Stats, Vec<
         officers,
         residents,
         supervisor,
+        photo_store,
     };
     let name = backend_name(backend);
     let result = tokio::task::spawn_blocking(move || {
@@ -1525,6 +1550,11 @@ async fn lane(backend: Backend, seeds: Seeds, ops: usize) -> Option<(Stats, Vec<
                 }
             }
         }
+        total.refused_store_full = world
+            .sent
+            .lock()
+            .map(|sent| sent.get(STORE_FULL).copied().unwrap_or(0))
+            .unwrap_or(0);
         (total, failures)
     })
     .await
@@ -1583,6 +1613,10 @@ async fn converge(backend: Backend) {
     );
     assert!(failures.is_empty(), "failing seeds on {name}: {failures:?}");
     assert!(total.mutations > 0, "the run queued no mutations");
+    assert!(
+        total.photos == 0 || total.refused_store_full > 0,
+        "no upload met the full photo store: the fill-and-free phase tested nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,47 +2,14 @@
 //! answers 507 with `Retry-After` and stores nothing, another storage failure answers 503,
 //! and once space is freed the same upload is stored and its photo becomes available.
 
-use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 
-use patrol_api::infra::blobs::{BlobHash, BlobStore, LocalDirStore};
 use patrol_tests::device::Device;
+use patrol_tests::stores::{BROKEN, FULL, Fillable, WORKING};
 use patrol_tests::{Backend, TempDir, TestApp, TestDb, test_config};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-
-const WORKING: u8 = 0;
-const FULL: u8 = 1;
-const BROKEN: u8 = 2;
-
-/// A real store that can be made to fail as a full disk or a broken one does.
-struct Fillable {
-    inner: LocalDirStore,
-    state: Arc<AtomicU8>,
-}
-
-impl BlobStore for Fillable {
-    fn len(&self, hash: &BlobHash) -> io::Result<Option<u64>> {
-        self.inner.len(hash)
-    }
-
-    fn get(&self, hash: &BlobHash) -> io::Result<Option<Vec<u8>>> {
-        self.inner.get(hash)
-    }
-
-    fn put_file(&self, hash: &BlobHash, src: &std::path::Path, len: u64) -> io::Result<()> {
-        match self.state.load(Ordering::SeqCst) {
-            FULL => Err(io::Error::from(io::ErrorKind::StorageFull)),
-            BROKEN => Err(io::Error::other("input/output error")),
-            _ => self.inner.put_file(hash, src, len),
-        }
-    }
-
-    fn delete(&self, hash: &BlobHash) -> io::Result<()> {
-        self.inner.delete(hash)
-    }
-}
 
 fn photo(salt: &str) -> Vec<u8> {
     let mut b =
@@ -59,11 +26,7 @@ async fn a_full_store_keeps_nothing_and_every_photo_arrives_once_freed(backend: 
     let dir = TempDir::new("patrol-full-store");
     let mut cfg = test_config(&db);
     cfg.blob_dir = dir.0.clone();
-    let state = Arc::new(AtomicU8::new(WORKING));
-    let store = Fillable {
-        inner: LocalDirStore::new(&dir.0),
-        state: state.clone(),
-    };
+    let (store, state) = Fillable::new(&dir.0);
     let app = TestApp::start_with_store(db, cfg, backend, Some(Arc::new(store))).await;
     app.seed_fixture().await;
     let officer = app.login_as("officer").await;
