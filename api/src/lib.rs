@@ -122,12 +122,14 @@ impl Application {
     /// Serves until the server stops (SIGINT/SIGTERM: graceful shutdown), running the
     /// background jobs beside it.
     pub async fn run(self) -> std::io::Result<()> {
+        let tending = tokio::spawn(jobs::tend_forever(self.state.clone()));
         let jobs = if self.state.cfg.run_jobs {
             Some(tokio::spawn(jobs::run_forever(self.state.clone())))
         } else {
             None
         };
         let result = self.server.await;
+        tending.abort();
         if let Some(jobs) = jobs {
             jobs.abort();
         }

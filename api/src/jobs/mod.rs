@@ -147,13 +147,32 @@ pub fn run_weekly_compliance(
     Ok(true)
 }
 
+/// What every server tends for itself, whether or not it runs the shared jobs: its
+/// in-memory rate limiters (forgetting keys whose window has passed) and the partial
+/// uploads staged on its own disk. Wakes every minute.
+pub async fn tend_forever(state: web::Data<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.limiters.shrink();
+        let (staging, grace) = (
+            state.blob_staging.clone(),
+            state.cfg.photo_quota.partial_grace,
+        );
+        match state.run_io(move || staging.sweep(grace)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(job.partial_uploads = n, "abandoned uploads removed"),
+            Err(e) => tracing::warn!(error = %e, "sweeping partial uploads failed"),
+        }
+    }
+}
+
 /// The scheduler loop: wakes every minute and tries each job's current period.
 pub async fn run_forever(state: web::Data<AppState>) {
     let worker = new_id();
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        state.limiters.shrink();
         let w = worker.clone();
         let result = state
             .run_db(move |conn| run_purge(conn, &w, now_ms()).map_err(ApiError::from))
@@ -183,17 +202,6 @@ pub async fn run_forever(state: web::Data<AppState>) {
         state.metrics.observe_job(PURGE_PHOTOS, result.is_ok());
         if let Err(e) = result {
             tracing::warn!(error = %e, job = PURGE_PHOTOS, "job failed; will retry");
-        }
-        // Partial uploads are staged on each server's own disk: every server sweeps its own.
-        let (staging, grace) = (
-            state.blob_staging.clone(),
-            state.cfg.photo_quota.partial_grace,
-        );
-        match tokio::task::spawn_blocking(move || staging.sweep(grace)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(job.partial_uploads = n, "abandoned uploads removed"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "sweeping partial uploads failed"),
-            Err(e) => tracing::warn!(error = %e, "sweeping partial uploads failed"),
         }
         let (w, days) = (worker.clone(), state.cfg.change_log_days);
         let result = state
