@@ -16,12 +16,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use patrol_tests::{Backend, TEST_SECRET, TestDb};
+use patrol_tests::serve::ServeProcess;
+use patrol_tests::{Backend, TestDb};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -100,86 +100,17 @@ impl Drop for Sampler {
     }
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    out: std::path::PathBuf,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(db: &TestDb) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let out = db.dir().join("serve.out");
-        let log = db.dir().join("serve.log");
-        let bin = std::env::var("PATROL_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg("--demo")
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--database-url")
-            .arg(db.url())
-            .env_remove("DATABASE_URL")
-            .env_remove("PATROL_BIND")
-            .env("PATROL_JWT_SECRET", TEST_SECRET)
-            .env("PATROL_BLOB_DIR", db.dir().join("blobs"))
-            .env("RUST_LOG", "warn")
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start patrol serve --demo");
-        Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            out,
-            log,
-        }
-    }
-
-    async fn wait_ready(&mut self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            if let Ok(r) = client.get(format!("{}/readyz", self.base)).send().await
-                && r.status() == 200
-            {
-                return;
-            }
-            let exited = self.child.try_wait().ok().flatten();
-            assert!(
-                Instant::now() < deadline && exited.is_none(),
-                "serve did not become ready ({exited:?}); its log:\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// (login, password) of every account the demo printed.
-    fn logins(&self) -> Vec<(String, String)> {
-        std::fs::read_to_string(&self.out)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                let (_role, login, password) = (w.next()?, w.next()?, w.next()?);
-                Some((login.to_owned(), password.to_owned()))
-            })
-            .collect()
-    }
+/// (login, password) of every account the demo printed.
+fn logins(server: &ServeProcess) -> Vec<(String, String)> {
+    std::fs::read_to_string(&server.out)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (_role, login, password) = (w.next()?, w.next()?, w.next()?);
+            Some((login.to_owned(), password.to_owned()))
+        })
+        .collect()
 }
 
 /// Requests done, by how they were answered.
@@ -428,10 +359,13 @@ async fn run(backend: Backend, label: &str) {
     let clients: usize = env_or("PATROL_BENCH_CLIENTS", 32);
     let rounds: usize = env_or("PATROL_BENCH_ROUNDS", 8);
     let idle: u64 = env_or("PATROL_BENCH_IDLE_SECS", 30);
-    let mut server = Server::start(&db);
-    server.wait_ready().await;
+    let bin = std::env::var("PATROL_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
+    let mut server = ServeProcess::start(&bin, &db, true, &[("RUST_LOG", "warn")]);
+    server
+        .wait_ready(&reqwest::Client::new(), Duration::from_secs(300))
+        .await;
     let pid = server.child.id();
-    let logins = server.logins();
+    let logins = logins(&server);
     // Officers, then party members: the roles that sync and upload photos.
     let accounts: Vec<(String, String)> = logins
         .iter()

@@ -8,6 +8,7 @@
 pub mod contract;
 pub mod device;
 pub mod fixture;
+pub mod serve;
 pub mod stores;
 
 use std::sync::Arc;

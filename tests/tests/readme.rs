@@ -6,85 +6,17 @@
 //! lines use as `$NAME`.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use patrol_tests::{Backend, TEST_SECRET, TestDb};
+use patrol_tests::serve::ServeProcess;
+use patrol_tests::{Backend, TestDb};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_patrol-test-server");
 
-struct Server {
-    child: Child,
-    base: String,
-    out: std::path::PathBuf,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(db: &TestDb, demo: bool) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let out = db.dir().join(format!("serve-{port}.out"));
-        let log = db.dir().join(format!("serve-{port}.log"));
-        let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .args(demo.then_some("--demo"))
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--database-url")
-            .arg(db.url())
-            .env_remove("DATABASE_URL")
-            .env_remove("PATROL_BIND")
-            .env_remove("PATROL_SMS_SENDER")
-            .env_remove("PATROL_SMS_URL")
-            .env("PATROL_JWT_SECRET", TEST_SECRET)
-            .env("PATROL_BLOB_DIR", db.dir().join("blobs"))
-            .env("PATROL_JOBS", "off")
-            .env("RUST_LOG", "info")
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .stdin(Stdio::null());
-        Server {
-            child: cmd.spawn().expect("start patrol serve"),
-            base: format!("http://127.0.0.1:{port}"),
-            out,
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn wait_ready(&mut self, client: &reqwest::Client) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Ok(r) = client.get(format!("{}/readyz", self.base)).send().await
-                && r.status() == 200
-            {
-                return;
-            }
-            let exited = self.child.try_wait().ok().flatten();
-            assert!(
-                Instant::now() < deadline && exited.is_none(),
-                "serve did not become ready ({exited:?}); its log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
+/// What the walked server runs with beyond the defaults.
+const SERVE_ENV: &[(&str, &str)] = &[("PATROL_JOBS", "off"), ("RUST_LOG", "info")];
 
 /// The README's walked blocks, each as its logical lines (continuations joined).
 fn walked_blocks() -> Vec<Vec<String>> {
@@ -210,8 +142,8 @@ async fn walk(backend: Backend) {
         return;
     };
     let client = reqwest::Client::new();
-    let mut server = Server::start(&db, true);
-    server.wait_ready(&client).await;
+    let mut server = ServeProcess::start(BIN, &db, true, SERVE_ENV);
+    server.wait_ready(&client, Duration::from_secs(120)).await;
     let printed = std::fs::read_to_string(&server.out).unwrap();
     let blocks = walked_blocks();
     assert!(blocks.len() >= 3, "the README's walked blocks: {blocks:?}");
@@ -283,8 +215,8 @@ async fn serve_demo_answers_every_readme_example_on_postgres() {
 async fn serve_without_a_code_sender_refuses_registration_and_logs_no_code() {
     let db = TestDb::create(Backend::Sqlite).expect("sqlite");
     let client = reqwest::Client::new();
-    let mut server = Server::start(&db, false);
-    server.wait_ready(&client).await;
+    let mut server = ServeProcess::start(BIN, &db, false, SERVE_ENV);
+    server.wait_ready(&client, Duration::from_secs(120)).await;
     let res = client
         .post(format!("{}/api/v1/auth/register", server.base))
         .json(&serde_json::json!({"phone": "13800000002", "password": "resident-pass"}))
