@@ -82,12 +82,18 @@ pub struct PhotoQuota {
     pub partial_grace: Duration,
 }
 
+/// Defaults of [`PhotoQuota`] and of the free-space floor, shared with their flags.
+const DEFAULT_PHOTO_QUOTA_BYTES: u64 = 64 * 1024 * 1024;
+const DEFAULT_PHOTO_UPLOADS_PER_DAY: u32 = 300;
+const DEFAULT_PHOTO_GRACE_HOURS: u64 = 7 * 24;
+const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
+
 impl Default for PhotoQuota {
     fn default() -> Self {
         Self {
-            unreferenced_bytes: 64 * 1024 * 1024,
-            uploads_per_day: 300,
-            unreferenced_grace: Duration::from_secs(7 * 24 * 3600),
+            unreferenced_bytes: DEFAULT_PHOTO_QUOTA_BYTES,
+            uploads_per_day: DEFAULT_PHOTO_UPLOADS_PER_DAY,
+            unreferenced_grace: Duration::from_secs(DEFAULT_PHOTO_GRACE_HOURS * 3600),
             partial_grace: Duration::from_secs(24 * 3600),
         }
     }
@@ -148,7 +154,7 @@ impl Config {
             blob_store_url: None,
             blob_max_bytes: crate::infra::blobs::DEFAULT_MAX_BYTES,
             photo_quota: PhotoQuota::default(),
-            min_free_bytes: 64 * 1024 * 1024,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             code_sender: CodeSenderConfig::None,
             database_url,
         }
@@ -303,25 +309,25 @@ pub struct Settings {
     #[arg(long, env = "PATROL_BLOB_MAX_BYTES", default_value_t = crate::infra::blobs::DEFAULT_MAX_BYTES, global = true)]
     pub blob_max_bytes: usize,
     /// Bytes of photos no record references yet that one account may hold.
-    #[arg(long, env = "PATROL_PHOTO_QUOTA_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    #[arg(long, env = "PATROL_PHOTO_QUOTA_BYTES", default_value_t = DEFAULT_PHOTO_QUOTA_BYTES, global = true)]
     pub photo_quota_bytes: u64,
     /// New photos one account may store in 24 hours.
     #[arg(
         long,
         env = "PATROL_PHOTO_UPLOADS_PER_DAY",
-        default_value_t = 300,
+        default_value_t = DEFAULT_PHOTO_UPLOADS_PER_DAY,
         global = true
     )]
     pub photo_uploads_per_day: u32,
     /// Free bytes below which the server reports itself not ready (on the disks of the
     /// SQLite file and the photo directory).
-    #[arg(long, env = "PATROL_MIN_FREE_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    #[arg(long, env = "PATROL_MIN_FREE_BYTES", default_value_t = DEFAULT_MIN_FREE_BYTES, global = true)]
     pub min_free_bytes: u64,
     /// Hours a photo no record references is kept before it is deleted.
     #[arg(
         long,
         env = "PATROL_PHOTO_GRACE_HOURS",
-        default_value_t = 168,
+        default_value_t = DEFAULT_PHOTO_GRACE_HOURS,
         global = true
     )]
     pub photo_grace_hours: u64,
