@@ -5,9 +5,11 @@
 pub mod case;
 pub mod case_stats;
 pub mod diary;
+pub mod engagement;
 pub mod error;
 pub mod escalation;
 pub mod geometry;
+pub mod indicators;
 pub mod org;
 pub mod points;
 pub mod role;

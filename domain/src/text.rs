@@ -23,6 +23,21 @@ pub fn check_document(v: &Value) -> Result<(), DomainError> {
     }
 }
 
+/// Trims a text field and checks its length (in characters); errors name the field.
+pub fn bounded(field: &str, raw: &str, max: usize, required: bool) -> Result<String, DomainError> {
+    let text = raw.trim();
+    if required && text.is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 /// The path of the first string holding a forbidden character.
 fn find(v: &Value) -> Option<String> {
     match v {

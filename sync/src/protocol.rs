@@ -240,6 +240,70 @@ pub struct PointsClaimArgs {
     pub source_id: Option<String>,
 }
 
+/// `meeting.record`: a community meeting (议事会, 协调会, 恳谈会) with what it settled. The
+/// same id again from its author edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingRecordArgs {
+    pub meeting_id: String,
+    pub community_code: String,
+    /// `deliberation` (议事会), `coordination` (协调会) or `consultation` (恳谈会).
+    pub kind: String,
+    pub held_on: chrono::NaiveDate,
+    pub attendee_count: u32,
+    /// Named participants (no more than `attendee_count`).
+    #[serde(default)]
+    pub participants: Vec<String>,
+    pub topics: Vec<String>,
+    /// Problems settled at the meeting, each optionally the case (source
+    /// `community_meeting`) it was recorded as: 未诉先办.
+    #[serde(default)]
+    pub settled: Vec<patrol_domain::engagement::Settlement>,
+}
+
+/// `event.record`: a public event (open day, face-to-face event, legal publicity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRecordArgs {
+    pub event_id: String,
+    pub community_code: String,
+    /// `open_day`, `face_to_face`, `legal_publicity` or `other`.
+    pub kind: String,
+    pub held_on: chrono::NaiveDate,
+    pub place: String,
+    pub attendance: u32,
+    #[serde(default)]
+    pub description: String,
+    /// SHA-256 of each photo; the bytes upload separately.
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+/// `suggestion.record`: a suggestion (意见建议, 啄木鸟) staff received from a resident, a
+/// shop or a property manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionRecordArgs {
+    pub suggestion_id: String,
+    pub community_code: String,
+    /// `resident`, `shop` or `property_manager`.
+    pub from: String,
+    #[serde(default)]
+    pub from_name: String,
+    #[serde(default)]
+    pub from_phone: Option<String>,
+    pub body: String,
+    pub received_on: chrono::NaiveDate,
+}
+
+/// `suggestion.answer`: the answer given to a suggestion; the first one stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionAnswerArgs {
+    pub suggestion_id: String,
+    pub answer: String,
+}
+
 /// `case.transition`: a validated workflow command, never a status value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -445,6 +509,10 @@ pub enum Mutation {
     /// `whistle.sign_off`, `whistle.take`, `whistle.rate` or `whistle.withdraw`.
     WhistleCommand(WhistleCommandArgs),
     PointsClaim(PointsClaimArgs),
+    MeetingRecord(MeetingRecordArgs),
+    EventRecord(EventRecordArgs),
+    SuggestionRecord(SuggestionRecordArgs),
+    SuggestionAnswer(SuggestionAnswerArgs),
 }
 
 fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
@@ -456,7 +524,7 @@ fn args<T: DeserializeOwned>(value: &Value) -> SyncResult<T> {
 
 impl Mutation {
     /// The wire names, for documentation and errors.
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 18] = [
         "case.report",
         "case.transition",
         "case.update_fields",
@@ -471,6 +539,10 @@ impl Mutation {
         "whistle.rate",
         "whistle.withdraw",
         "points.claim",
+        "meeting.record",
+        "event.record",
+        "suggestion.record",
+        "suggestion.answer",
     ];
 
     /// Reads a mutation from its envelope.
@@ -513,6 +585,10 @@ impl Mutation {
                 args::<WhistleWithdrawArgs>(value)?.into(),
             )),
             "points.claim" => Ok(Mutation::PointsClaim(args(value)?)),
+            "meeting.record" => Ok(Mutation::MeetingRecord(args(value)?)),
+            "event.record" => Ok(Mutation::EventRecord(args(value)?)),
+            "suggestion.record" => Ok(Mutation::SuggestionRecord(args(value)?)),
+            "suggestion.answer" => Ok(Mutation::SuggestionAnswer(args(value)?)),
             other => Err(SyncError::UnknownMutation {
                 name: other.to_owned(),
             }),
@@ -538,6 +614,10 @@ impl Mutation {
                 WhistleCommand::Withdraw => "whistle.withdraw",
             },
             Mutation::PointsClaim(_) => "points.claim",
+            Mutation::MeetingRecord(_) => "meeting.record",
+            Mutation::EventRecord(_) => "event.record",
+            Mutation::SuggestionRecord(_) => "suggestion.record",
+            Mutation::SuggestionAnswer(_) => "suggestion.answer",
         }
     }
 }
@@ -663,6 +743,26 @@ mod tests {
             (
                 "whistle.raise",
                 json!({"whistle_id": "w", "community_code": "C1", "title": "t"}),
+            ),
+            (
+                "meeting.record",
+                json!({"meeting_id": "m", "community_code": "C1", "kind": "deliberation",
+                       "held_on": "2026-12-01", "attendee_count": 5, "topics": ["停车"],
+                       "settled": [{"title": "占道", "case_id": "c"}]}),
+            ),
+            (
+                "event.record",
+                json!({"event_id": "e", "community_code": "C1", "kind": "open_day",
+                       "held_on": "2026-12-01", "place": "工作室", "attendance": 30}),
+            ),
+            (
+                "suggestion.record",
+                json!({"suggestion_id": "s", "community_code": "C1", "from": "shop",
+                       "body": "增设车位", "received_on": "2026-12-01"}),
+            ),
+            (
+                "suggestion.answer",
+                json!({"suggestion_id": "s", "answer": "已协调"}),
             ),
         ];
         for (name, value) in cases {

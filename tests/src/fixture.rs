@@ -221,6 +221,7 @@ pub fn seed(url: &str) {
                 squad_id: None,
                 department_name: None,
                 joint_office: false,
+                hotline_intake: false,
                 active: true,
                 created_by: None,
                 created_at: now,

@@ -531,6 +531,100 @@ fn cases(admin_id: &str) -> Vec<Case> {
             AUDITORS,
         ),
         case(M::GET, "/api/v1/diary", "/api/v1/diary", None, AUDITORS),
+        // Engagement: community staff, officers and supervisors record and read; the
+        // malformed id is 422 for them and 403 for residents and departments.
+        case(
+            M::GET,
+            "/api/v1/indicators/engagement",
+            "/api/v1/indicators/engagement?period=2026-12",
+            None,
+            LEADS,
+        ),
+        // Hotline tickets: the integration account (not in the fixture) and admins take
+        // them in; an unknown ticket is 404 for everyone.
+        case(
+            M::POST,
+            "/api/v1/hotline/tickets",
+            "/api/v1/hotline/tickets",
+            Some(
+                json!({"ticket_no": "", "category_code": "garbage_pile", "hotline_category": "x",
+                "description": "x", "lat": 36.605, "lon": 101.805,
+                "due_at": "2026-12-08T00:00:00Z", "received_at": "2026-12-07T00:00:00Z"}),
+            ),
+            ADMIN,
+        ),
+        case(
+            M::GET,
+            "/api/v1/hotline/tickets/{ticket_no}",
+            "/api/v1/hotline/tickets/unknown",
+            None,
+            ALL,
+        ),
+        case(
+            M::POST,
+            "/api/v1/hotline/tickets/{ticket_no}/answer",
+            "/api/v1/hotline/tickets/unknown/answer",
+            Some(json!({"answer": "x"})),
+            ALL,
+        ),
+        case(
+            M::GET,
+            "/api/v1/meetings",
+            "/api/v1/meetings",
+            None,
+            ORG_READERS,
+        ),
+        case(
+            M::POST,
+            "/api/v1/meetings",
+            "/api/v1/meetings",
+            Some(
+                json!({"meeting_id": "not-a-uuid", "community_code": "C1", "kind": "deliberation",
+                "held_on": "2026-01-01", "attendee_count": 3, "topics": ["x"]}),
+            ),
+            ORG_READERS,
+        ),
+        case(
+            M::GET,
+            "/api/v1/events",
+            "/api/v1/events",
+            None,
+            ORG_READERS,
+        ),
+        case(
+            M::POST,
+            "/api/v1/events",
+            "/api/v1/events",
+            Some(
+                json!({"event_id": "not-a-uuid", "community_code": "C1", "kind": "open_day",
+                "held_on": "2026-01-01", "place": "x", "attendance": 3}),
+            ),
+            ORG_READERS,
+        ),
+        case(
+            M::GET,
+            "/api/v1/suggestions",
+            "/api/v1/suggestions",
+            None,
+            ORG_READERS,
+        ),
+        case(
+            M::POST,
+            "/api/v1/suggestions",
+            "/api/v1/suggestions",
+            Some(
+                json!({"suggestion_id": "not-a-uuid", "community_code": "C1", "from": "shop",
+                "body": "x", "received_on": "2026-01-01"}),
+            ),
+            ORG_READERS,
+        ),
+        case(
+            M::POST,
+            "/api/v1/suggestions/{id}/answer",
+            "/api/v1/suggestions/unknown/answer",
+            Some(json!({"answer": "x"})),
+            ALL,
+        ),
         case(M::GET, "/api/v1/visits", "/api/v1/visits", None, AUDITORS),
         case(
             M::GET,

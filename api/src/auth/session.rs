@@ -357,6 +357,7 @@ pub async fn verify_registration(
                     squad_id: None,
                     department_name: None,
                     joint_office: false,
+                    hotline_intake: false,
                     active: true,
                     created_by: None,
                     created_at: now,

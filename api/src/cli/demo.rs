@@ -84,6 +84,7 @@ fn planned(
             squad_id: None,
             department_name: dept.map(str::to_owned),
             joint_office: false,
+            hotline_intake: false,
             active: true,
             created_by: None,
             created_at: now,
@@ -186,6 +187,17 @@ fn plan_users(d: &DemoDistrict) -> Result<Vec<PlannedUser>, String> {
     )?;
     office.row.joint_office = true;
     users.push(office);
+    // The city hotline's integration account (12345): transfers tickets in, nothing else.
+    let mut hotline = planned(
+        "department",
+        "hotline12345".into(),
+        "12345市民服务热线".into(),
+        None,
+        Some("12345市民服务热线"),
+        vec![],
+    )?;
+    hotline.row.hotline_intake = true;
+    users.push(hotline);
     for (login, name) in DEMO_DEPARTMENTS {
         users.push(planned(
             "department",
@@ -397,6 +409,7 @@ pub fn seed_demo(conn: &mut DbConn) -> ApiResult<Option<Vec<DemoLogin>>> {
             }
             let covers = match (&u.row.department_name, u.row.joint_office) {
                 (_, true) => "joint-meeting office (区联席办)".to_owned(),
+                _ if u.row.hotline_intake => "hotline intake (12345)".to_owned(),
                 (Some(name), false) => name.clone(),
                 (None, false) => u.covers.join(","),
             };

@@ -49,20 +49,6 @@ pub fn progress_of(c: &CaseRow) -> deadline::Progress {
 const MAX_DESCRIPTION: usize = 2000;
 const MAX_NOTES: usize = 4000;
 
-fn check_text(field: &str, raw: &str, max: usize, required: bool) -> Result<String, DomainError> {
-    let text = raw.trim();
-    if required && text.is_empty() {
-        return Err(DomainError::invalid(field, "must not be empty"));
-    }
-    if text.chars().count() > max {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(text.to_owned())
-}
-
 /// The same refusal about another field (a shared check used under another name).
 fn rename_field(e: DomainError, from: &str, to: &str) -> DomainError {
     match e {
@@ -83,7 +69,7 @@ pub fn check_evidence(evidence: &[String]) -> Result<(), DomainError> {
         ));
     }
     for (i, e) in evidence.iter().enumerate() {
-        check_text(&format!("evidence[{i}]"), e, MAX_DESCRIPTION, true)?;
+        patrol_domain::text::bounded(&format!("evidence[{i}]"), e, MAX_DESCRIPTION, true)?;
     }
     Ok(())
 }
@@ -372,10 +358,22 @@ fn save(conn: &mut DbConn, c: &mut CaseRow) -> Result<(), StoreError> {
 /// hotline call entered by staff. Reports are never lost: a report located in a
 /// community outside the reporter's scope is kept and reaches whoever covers it.
 pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandResult {
+    file(conn, ctx, args, false)
+}
+
+/// A hotline ticket's case, filed by `commands::hotline` (the hotline's integration
+/// account may file nothing else).
+pub fn report_hotline_ticket(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandResult {
+    file(conn, ctx, args, true)
+}
+
+fn file(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs, ticket: bool) -> CommandResult {
+    let by_hotline = ticket && ctx.hotline_intake;
     let checked = (|| -> Result<_, DomainError> {
         uuid::Uuid::parse_str(&args.case_id)
             .map_err(|_| DomainError::invalid("case_id", "must be a UUID made on the device"))?;
-        let description = check_text("description", &args.description, MAX_DESCRIPTION, true)?;
+        let description =
+            patrol_domain::text::bounded("description", &args.description, MAX_DESCRIPTION, true)?;
         let crs: Crs = args
             .crs
             .as_deref()
@@ -397,7 +395,7 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
                 "residents report through the app or as a suggestion",
             ));
         }
-        if matches!(ctx.actor.role, Role::Department) {
+        if matches!(ctx.actor.role, Role::Department) && !by_hotline {
             return Err(DomainError::forbidden(
                 "departments do not report cases; they handle dispatched tasks",
             ));
@@ -471,7 +469,8 @@ pub fn report(conn: &mut DbConn, ctx: &Ctx, args: &CaseReportArgs) -> CommandRes
         lon: at.lon,
         reporter_id: (!staff).then(|| ctx.actor.user_id.clone()),
         reporter_anonymous: args.anonymous,
-        first_contact_id: staff.then(|| ctx.actor.user_id.clone()),
+        // A hotline ticket's first contact is whoever takes it up, not the hotline's account.
+        first_contact_id: (staff && !by_hotline).then(|| ctx.actor.user_id.clone()),
         handler_id: on_spot.as_ref().map(|_| ctx.actor.user_id.clone()),
         priority: "normal".into(),
         handle_due_at: None,
@@ -790,10 +789,12 @@ pub fn update_fields(conn: &mut DbConn, ctx: &Ctx, args: &CaseUpdateFieldsArgs) 
      -> Result<Option<FieldEdit>, DomainError> {
         e.as_ref()
             .map(|e| {
-                check_text(field, &e.value, max, field == "description").map(|value| FieldEdit {
-                    value,
-                    base_rev: e.base_rev,
-                })
+                patrol_domain::text::bounded(field, &e.value, max, field == "description").map(
+                    |value| FieldEdit {
+                        value,
+                        base_rev: e.base_rev,
+                    },
+                )
             })
             .transpose()
     };
@@ -922,12 +923,13 @@ pub fn comment(conn: &mut DbConn, ctx: &Ctx, args: &CaseCommentArgs) -> CommandR
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
-    let text = match check_text("text", &args.text, MAX_NOTES, args.photos.is_empty())
-        .and_then(|t| check_photo_hashes("photos", &args.photos).map(|()| t))
-    {
-        Ok(t) => t,
-        Err(e) => return Ok(Err(e)),
-    };
+    let text =
+        match patrol_domain::text::bounded("text", &args.text, MAX_NOTES, args.photos.is_empty())
+            .and_then(|t| check_photo_hashes("photos", &args.photos).map(|()| t))
+        {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
     let a = activity(&c, ctx, "comment", &text, json!({ "photos": args.photos }));
     add_activity(conn, &c, &a)?;
     add_photos(conn, &c, ctx, &args.photos)?;

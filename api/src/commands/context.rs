@@ -28,6 +28,8 @@ pub struct Ctx {
     pub scope: Scope,
     /// The actor is the district joint-meeting office (its account's own flag).
     pub joint_office: bool,
+    /// The actor is the city hotline's integration account (its account's own flag).
+    pub hotline_intake: bool,
     pub locator: Arc<Locator>,
     /// `(client_id, mutation_id)` when the command arrived through sync.
     pub origin: Option<(String, i64)>,
@@ -51,8 +53,12 @@ impl Ctx {
         state: &AppState,
         user: &AuthUser,
     ) -> Result<Ctx, StoreError> {
-        let joint_office = user.role == Role::Department
-            && store::user_by_id(conn, &user.id)?.is_some_and(|u| u.joint_office);
+        let (joint_office, hotline_intake) = if user.role == Role::Department {
+            store::user_by_id(conn, &user.id)?
+                .map_or((false, false), |u| (u.joint_office, u.hotline_intake))
+        } else {
+            (false, false)
+        };
         Ok(Ctx {
             actor: Actor {
                 user_id: user.id.clone(),
@@ -60,6 +66,7 @@ impl Ctx {
             },
             scope: crate::commands::scope::scope_of(conn, user)?,
             joint_office,
+            hotline_intake,
             locator: state.locator.get(conn)?,
             origin: None,
             observed_at: None,

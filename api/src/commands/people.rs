@@ -19,6 +19,8 @@ pub struct NewUser {
     pub department_name: Option<String>,
     /// The account is the district joint-meeting office (departments only).
     pub joint_office: bool,
+    /// The account is the city hotline's integration account (departments only).
+    pub hotline_intake: bool,
 }
 
 impl NewUser {
@@ -45,6 +47,7 @@ impl NewUser {
                 .map(|d| parse_name("department_name", d))
                 .transpose()?,
             joint_office: false,
+            hotline_intake: false,
         })
     }
 
@@ -60,6 +63,20 @@ impl NewUser {
         self.joint_office = joint_office;
         Ok(self)
     }
+
+    /// Marks the account as the city hotline's integration account, or not. Only a
+    /// department account can be it, and not the joint-meeting office as well.
+    pub fn hotline_intake(mut self, hotline_intake: bool) -> Result<Self, DomainError> {
+        if hotline_intake && (self.role != Role::Department || self.joint_office) {
+            return Err(DomainError::invalid(
+                "hotline_intake",
+                "only a department account other than the joint-meeting office can be the \
+                 hotline's integration account",
+            ));
+        }
+        self.hotline_intake = hotline_intake;
+        Ok(self)
+    }
 }
 
 /// Inserts a staff account with an audit entry. Shared by the API and the CLI.
@@ -71,7 +88,11 @@ pub fn insert_staff(
 ) -> ApiResult<UserRow> {
     // The office assigns tasks to departments by their name: an unnamed department would
     // be a task target nobody can tell apart.
-    if new.role == Role::Department && !new.joint_office && new.department_name.is_none() {
+    if new.role == Role::Department
+        && !new.joint_office
+        && !new.hotline_intake
+        && new.department_name.is_none()
+    {
         return Err(ApiError::Domain(DomainError::invalid(
             "department_name",
             "a department account names its department (or is the joint-meeting office, \
@@ -89,6 +110,7 @@ pub fn insert_staff(
         squad_id: None,
         department_name: new.department_name,
         joint_office: new.joint_office,
+        hotline_intake: new.hotline_intake,
         active: true,
         created_by: actor.map(str::to_owned),
         created_at: now,

@@ -107,6 +107,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         joint_office -> Bool,
+        hotline_intake -> Bool,
     }
 }
 
@@ -550,6 +551,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    meetings (id) {
+        id -> Text,
+        community_id -> Text,
+        author_id -> Text,
+        kind -> Text,
+        held_on -> Text,
+        attendee_count -> Integer,
+        participants -> Text,
+        topics -> Text,
+        settled -> Text,
+        settled_count -> Integer,
+        observed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    public_events (id) {
+        id -> Text,
+        community_id -> Text,
+        author_id -> Text,
+        kind -> Text,
+        held_on -> Text,
+        place -> Text,
+        attendance -> Integer,
+        description -> Text,
+        photo_hashes -> Text,
+        observed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    suggestions (id) {
+        id -> Text,
+        community_id -> Text,
+        author_id -> Text,
+        from_kind -> Text,
+        from_name -> Text,
+        from_phone -> Nullable<Text>,
+        body -> Text,
+        received_on -> Text,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+        observed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    hotline_tickets (ticket_no) {
+        ticket_no -> Text,
+        case_id -> Text,
+        hotline_category -> Text,
+        due_at -> BigInt,
+        received_at -> BigInt,
+        transfers -> Integer,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(streets -> districts (district_id));
 diesel::joinable!(communities -> streets (street_id));
 diesel::joinable!(grid_cells -> communities (community_id));
@@ -558,6 +633,10 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(case_activities -> cases (case_id));
 diesel::joinable!(whistles -> communities (community_id));
 diesel::joinable!(whistle_cases -> whistles (whistle_id));
+diesel::joinable!(meetings -> communities (community_id));
+diesel::joinable!(public_events -> communities (community_id));
+diesel::joinable!(suggestions -> communities (community_id));
+diesel::joinable!(hotline_tickets -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -597,6 +676,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     points_chain,
     whistles,
     whistle_cases,
+    meetings,
+    public_events,
+    suggestions,
+    hotline_tickets,
 );
 
 /// Every table and its columns in declaration order; the schema test compares this with
@@ -701,6 +784,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "created_at",
             "updated_at",
             "joint_office",
+            "hotline_intake",
         ],
     ),
     (
@@ -1105,6 +1189,80 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "op",
             "payload",
             "changed_at",
+        ],
+    ),
+    (
+        "meetings",
+        &[
+            "id",
+            "community_id",
+            "author_id",
+            "kind",
+            "held_on",
+            "attendee_count",
+            "participants",
+            "topics",
+            "settled",
+            "settled_count",
+            "observed_at",
+            "created_at",
+            "updated_at",
+            "version",
+        ],
+    ),
+    (
+        "public_events",
+        &[
+            "id",
+            "community_id",
+            "author_id",
+            "kind",
+            "held_on",
+            "place",
+            "attendance",
+            "description",
+            "photo_hashes",
+            "observed_at",
+            "created_at",
+            "updated_at",
+            "version",
+        ],
+    ),
+    (
+        "suggestions",
+        &[
+            "id",
+            "community_id",
+            "author_id",
+            "from_kind",
+            "from_name",
+            "from_phone",
+            "body",
+            "received_on",
+            "answer",
+            "answered_by",
+            "answered_at",
+            "observed_at",
+            "created_at",
+            "updated_at",
+            "version",
+        ],
+    ),
+    (
+        "hotline_tickets",
+        &[
+            "ticket_no",
+            "case_id",
+            "hotline_category",
+            "due_at",
+            "received_at",
+            "transfers",
+            "answer",
+            "answered_by",
+            "answered_at",
+            "created_by",
+            "created_at",
+            "updated_at",
         ],
     ),
 ];

@@ -25,6 +25,9 @@ pub struct UserRow {
     /// The district joint-meeting office (区联席办): a department account that decides
     /// escalations and tasks the other departments.
     pub joint_office: bool,
+    /// The city hotline's (12345) integration account: a department account that takes
+    /// in hotline tickets and nothing else staff do.
+    pub hotline_intake: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

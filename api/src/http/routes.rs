@@ -4,8 +4,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::handlers::{
-    audit, auth, blobs, cases, diary, escalations, health, lists, org, people, points, public,
-    sync, visits, whistles,
+    audit, auth, blobs, cases, diary, engagement, escalations, health, hotline, indicators, lists,
+    org, people, points, public, sync, visits, whistles,
 };
 use crate::infra::error::ApiError;
 
@@ -134,6 +134,19 @@ routes! {
     post "/api/v1/whistles/{id}/rate" => whistles::rate_whistle;
     post "/api/v1/whistles/{id}/withdraw" => whistles::withdraw_whistle;
     get "/api/v1/reports/whistles" => whistles::get_whistle_report;
+
+    get "/api/v1/meetings" => engagement::list_meetings;
+    post "/api/v1/meetings" => engagement::record_meeting;
+    get "/api/v1/events" => engagement::list_events;
+    post "/api/v1/events" => engagement::record_event;
+    get "/api/v1/suggestions" => engagement::list_suggestions;
+    post "/api/v1/suggestions" => engagement::record_suggestion;
+    post "/api/v1/suggestions/{id}/answer" => engagement::answer_suggestion;
+    get "/api/v1/indicators/engagement" => indicators::get_engagement_indicators;
+
+    post "/api/v1/hotline/tickets" => hotline::take_in_ticket;
+    get "/api/v1/hotline/tickets/{ticket_no}" => hotline::get_ticket;
+    post "/api/v1/hotline/tickets/{ticket_no}/answer" => hotline::answer_ticket;
 
     get "/api/v1/conflicts" => audit::list_conflicts;
     post "/api/v1/sync/push" => sync::push_mutations;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::auth::AuthUser;
 use crate::commands::cases::{self};
 use crate::commands::context::{self, Ctx};
-use crate::commands::{diary, escalations, visits, whistles};
+use crate::commands::{diary, engagement, escalations, visits, whistles};
 use crate::db::changes;
 use crate::db::ids::now_ms;
 use crate::db::schema::{sync_clients, sync_mutations};
@@ -166,7 +166,11 @@ fn case_of(m: &Mutation) -> Option<(&str, Vec<String>)> {
         | Mutation::DiaryWrite(_)
         | Mutation::WhistleRaise(_)
         | Mutation::WhistleCommand(_)
-        | Mutation::PointsClaim(_) => None,
+        | Mutation::PointsClaim(_)
+        | Mutation::MeetingRecord(_)
+        | Mutation::EventRecord(_)
+        | Mutation::SuggestionRecord(_)
+        | Mutation::SuggestionAnswer(_) => None,
     }
 }
 
@@ -204,6 +208,16 @@ fn apply_one(
         Ok(Mutation::WhistleCommand(a)) => whistles::command(conn, ctx, a)?.map(|a| a.conflict),
         Ok(Mutation::PointsClaim(a)) => {
             crate::commands::points::claim(conn, ctx, a)?.map(|a| a.conflict)
+        }
+        Ok(Mutation::MeetingRecord(a)) => {
+            engagement::record_meeting(conn, ctx, a)?.map(|a| a.conflict)
+        }
+        Ok(Mutation::EventRecord(a)) => engagement::record_event(conn, ctx, a)?.map(|a| a.conflict),
+        Ok(Mutation::SuggestionRecord(a)) => {
+            engagement::record_suggestion(conn, ctx, a)?.map(|a| a.conflict)
+        }
+        Ok(Mutation::SuggestionAnswer(a)) => {
+            engagement::answer_suggestion(conn, ctx, a)?.map(|a| a.conflict)
         }
         Err(SyncError::UnknownMutation { name }) => Err(DomainError::invalid(
             "name",

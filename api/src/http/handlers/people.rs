@@ -28,6 +28,8 @@ pub struct UserView {
     pub department_name: Option<String>,
     /// The account is the district joint-meeting office.
     pub joint_office: bool,
+    /// The account is the city hotline's integration account.
+    pub hotline_intake: bool,
     pub active: bool,
     pub created_at: String,
 }
@@ -48,6 +50,7 @@ impl UserView {
                 .map(|p| if show_phone { p } else { mask_phone(&p) }),
             department_name: row.department_name,
             joint_office: row.joint_office,
+            hotline_intake: row.hotline_intake,
             active: row.active,
             created_at: rfc3339(row.created_at),
         }
@@ -66,6 +69,9 @@ pub struct CreateUserRequest {
     /// Makes the department account the district joint-meeting office.
     #[serde(default)]
     pub joint_office: bool,
+    /// Makes the department account the city hotline's integration account.
+    #[serde(default)]
+    pub hotline_intake: bool,
 }
 
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
@@ -83,7 +89,8 @@ pub async fn create_user(
         body.phone.as_deref(),
         body.department_name.as_deref(),
     )?
-    .joint_office(body.joint_office)?;
+    .joint_office(body.joint_office)?
+    .hotline_intake(body.hotline_intake)?;
     check_password(&body.password)?;
     let hash = state.hashing.hash(body.password).await?;
     let row = state
