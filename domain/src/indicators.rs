@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Duration, NaiveDate, Weekday};
 use serde::Serialize;
 
 use crate::{DomainError, DomainResult};
@@ -208,31 +208,6 @@ impl Period {
             until: to + Duration::days(1),
         })
     }
-
-    /// The period before this one of the same kind (the month before a month, the week
-    /// before a week); for two days, the same number of days just before.
-    pub fn previous(&self) -> Period {
-        let days = (self.until - self.from).num_days();
-        let month_like = self.from.day() == 1 && self.until.day() == 1;
-        let from = if month_like {
-            let months = (self.until.year() - self.from.year()) * 12 + self.until.month() as i32
-                - self.from.month() as i32;
-            let total = self.from.year() * 12 + self.from.month() as i32 - 1 - months;
-            NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
-                .unwrap_or(self.from - Duration::days(days))
-        } else {
-            self.from - Duration::days(days)
-        };
-        Period {
-            label: format!("{from}..{}", self.from - Duration::days(1)),
-            from,
-            until: self.from,
-        }
-    }
-
-    pub fn contains(&self, day: NaiveDate) -> bool {
-        self.from <= day && day < self.until
-    }
 }
 
 /// How figures are grouped.
@@ -385,19 +360,6 @@ mod tests {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
         assert!(Period::between(day("2026-12-02"), day("2026-12-01")).is_err());
-    }
-
-    #[test]
-    fn the_previous_period_is_of_the_same_kind() {
-        let prev = |s: &str| {
-            let p = Period::parse(s).unwrap().previous();
-            (p.from, p.until)
-        };
-        assert_eq!(prev("2026-03"), (day("2026-02-01"), day("2026-03-01")));
-        assert_eq!(prev("2026-01"), (day("2025-12-01"), day("2026-01-01")));
-        assert_eq!(prev("2026-Q1"), (day("2025-10-01"), day("2026-01-01")));
-        assert_eq!(prev("2026"), (day("2025-01-01"), day("2026-01-01")));
-        assert_eq!(prev("2026-W01"), (day("2025-12-22"), day("2025-12-29")));
     }
 
     #[test]
