@@ -622,7 +622,7 @@ pub fn month_weeks(year: i32, month: u32, now: DateTime<Utc>, tz: Tz) -> Vec<(Is
 /// The first instant of a local calendar day. Where a daylight-saving jump skips
 /// midnight (America/Santiago, for one) the day starts at the first local time that
 /// exists; where midnight happens twice, at the earlier one.
-fn local_start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+pub(crate) fn local_start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let midnight = date.and_time(NaiveTime::MIN);
     // Real gaps are at most a few hours and in quarter-hour steps.
     (0..=96)

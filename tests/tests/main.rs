@@ -20,6 +20,7 @@ mod engagement;
 mod full_disk;
 mod hardening;
 mod hotline;
+mod indicators;
 mod input;
 mod late_commit;
 mod leaks;

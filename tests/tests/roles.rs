@@ -535,8 +535,15 @@ fn cases(admin_id: &str) -> Vec<Case> {
         // malformed id is 422 for them and 403 for residents and departments.
         case(
             M::GET,
-            "/api/v1/indicators/engagement",
-            "/api/v1/indicators/engagement?period=2026-12",
+            "/api/v1/indicators",
+            "/api/v1/indicators",
+            None,
+            LEADS,
+        ),
+        case(
+            M::GET,
+            "/api/v1/indicators/{family}",
+            "/api/v1/indicators/cases?period=2026-12",
             None,
             LEADS,
         ),

@@ -1,6 +1,7 @@
 //! Figures the bureau counts, computed from the raw records: the 721 mix of actions
 //! (service / management / enforcement) per officer, community or street and month, and
-//! the engagement indicators (meetings, events, suggestions) for any period.
+//! the month's case figures, and each person's weeks beside their points. The bureau's
+//! indicators for any period are read in [`crate::commands::indicators`].
 
 use std::collections::BTreeMap;
 
@@ -11,13 +12,7 @@ use patrol_domain::seed::Class721;
 use patrol_domain::visit::{Mix721, TARGET_721};
 use serde::Serialize;
 
-use patrol_domain::case::{CaseSource, CaseStatus, CloseOutcome};
-use patrol_domain::indicators::{self, EngagementFact, Figure, Grouping, Keys, Period};
-
-use crate::db::schema::{
-    case_activities, cases, communities, meetings, public_events, streets, suggestions, users,
-    visits,
-};
+use crate::db::schema::{case_activities, cases, communities, streets, users, visits};
 use crate::db::{DbConn, StoreError};
 
 /// How the mix is grouped.
@@ -306,154 +301,4 @@ mod tests {
         assert!(month_bounds("2026-13", tz).is_none());
         assert!(month_bounds("nonsense", tz).is_none());
     }
-}
-
-/// Names of each group key, for a report: street and community codes to names, officer
-/// ids to display names.
-fn group_names(conn: &mut DbConn, g: Grouping) -> Result<BTreeMap<String, String>, StoreError> {
-    Ok(match g {
-        Grouping::District => BTreeMap::from([(String::new(), String::new())]),
-        Grouping::Street => streets::table
-            .select((streets::code, streets::name))
-            .load::<(String, String)>(conn)?
-            .into_iter()
-            .collect(),
-        Grouping::Community => communities::table
-            .select((communities::code, communities::name))
-            .load::<(String, String)>(conn)?
-            .into_iter()
-            .collect(),
-        Grouping::Officer => users::table
-            .filter(users::role.ne(patrol_domain::role::Role::Resident.as_str()))
-            .select((users::id, users::display_name))
-            .load::<(String, String)>(conn)?
-            .into_iter()
-            .collect(),
-    })
-}
-
-/// One group's figures.
-#[derive(Debug, Clone, Serialize)]
-pub struct FigureRow {
-    /// Street or community code, officer id; empty for the district.
-    pub key: String,
-    pub name: String,
-    pub figures: Vec<Figure>,
-}
-
-/// The engagement figures of `period` (days in the district's time zone) by `g`, over
-/// the communities in `only` (a supervisor's scope) or all. Engagement records are few
-/// (dozens a community a month), so their facts are read and summed by the domain rule.
-pub fn engagement(
-    conn: &mut DbConn,
-    period: &Period,
-    g: Grouping,
-    only: Option<&[String]>,
-) -> Result<Vec<FigureRow>, StoreError> {
-    let (from, until) = (period.from.to_string(), period.until.to_string());
-    let tz = crate::db::store::district_tz(conn)?;
-    let at = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .and_then(|t| tz.from_local_datetime(&t).earliest())
-            .map_or(0, |t| t.with_timezone(&Utc).timestamp_millis())
-    };
-    let (from_ms, until_ms) = (at(period.from), at(period.until));
-    let places: BTreeMap<String, (String, String)> = communities::table
-        .inner_join(streets::table)
-        .select((communities::id, communities::code, streets::code))
-        .load::<(String, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, code, street)| (id, (code, street)))
-        .collect();
-    let mut facts: Vec<(Keys, EngagementFact)> = Vec::new();
-    let mut add = |community_id: &str, officer: &str, fact: EngagementFact| {
-        if only.is_some_and(|ids| !ids.iter().any(|c| c == community_id)) {
-            return;
-        }
-        if let Some((community, street)) = places.get(community_id) {
-            facts.push((
-                Keys {
-                    street: street.clone(),
-                    community: community.clone(),
-                    officer: officer.to_owned(),
-                },
-                fact,
-            ));
-        }
-    };
-    let rows: Vec<(String, String, i32)> = meetings::table
-        .filter(meetings::held_on.ge(&from))
-        .filter(meetings::held_on.lt(&until))
-        .select((
-            meetings::community_id,
-            meetings::author_id,
-            meetings::settled_count,
-        ))
-        .load(conn)?;
-    for (c, o, settled) in rows {
-        let settled = u64::try_from(settled).unwrap_or(0);
-        add(&c, &o, EngagementFact::Meeting { settled });
-    }
-    let rows: Vec<(String, String, i32)> = public_events::table
-        .filter(public_events::held_on.ge(&from))
-        .filter(public_events::held_on.lt(&until))
-        .select((
-            public_events::community_id,
-            public_events::author_id,
-            public_events::attendance,
-        ))
-        .load(conn)?;
-    for (c, o, attendance) in rows {
-        let attendance = u64::try_from(attendance).unwrap_or(0);
-        add(&c, &o, EngagementFact::Event { attendance });
-    }
-    let rows: Vec<(String, String, Option<i64>)> = suggestions::table
-        .filter(suggestions::received_on.ge(&from))
-        .filter(suggestions::received_on.lt(&until))
-        .select((
-            suggestions::community_id,
-            suggestions::author_id,
-            suggestions::answered_at,
-        ))
-        .load(conn)?;
-    for (c, o, answered) in rows {
-        add(
-            &c,
-            &o,
-            EngagementFact::Suggestion {
-                answered: answered.is_some(),
-            },
-        );
-    }
-    let rows: Vec<(String, Option<String>, String, Option<String>)> = cases::table
-        .filter(cases::source.eq(CaseSource::CommunityMeeting.as_str()))
-        .filter(cases::created_at.ge(from_ms))
-        .filter(cases::created_at.lt(until_ms))
-        .select((
-            cases::community_id,
-            cases::created_by,
-            cases::status,
-            cases::close_outcome,
-        ))
-        .load(conn)?;
-    for (c, o, status, outcome) in rows {
-        let closed = status
-            .parse::<CaseStatus>()
-            .is_ok_and(|s| matches!(s, CaseStatus::Closed | CaseStatus::Evaluated));
-        let fixed = closed && outcome.as_deref() == Some(CloseOutcome::Fixed.as_str());
-        add(
-            &c,
-            o.as_deref().unwrap_or(""),
-            EngagementFact::MeetingCase { fixed },
-        );
-    }
-    let names = group_names(conn, g)?;
-    Ok(indicators::engagement(&facts, g)
-        .into_iter()
-        .map(|(key, figures)| FigureRow {
-            name: names.get(&key).cloned().unwrap_or_default(),
-            key,
-            figures,
-        })
-        .collect())
 }

@@ -11,6 +11,7 @@ pub mod engagement;
 pub mod escalations;
 pub mod figures;
 pub mod hotline;
+pub mod indicators;
 pub mod people;
 pub mod photos;
 pub mod points;

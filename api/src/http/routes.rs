@@ -142,7 +142,8 @@ routes! {
     get "/api/v1/suggestions" => engagement::list_suggestions;
     post "/api/v1/suggestions" => engagement::record_suggestion;
     post "/api/v1/suggestions/{id}/answer" => engagement::answer_suggestion;
-    get "/api/v1/indicators/engagement" => indicators::get_engagement_indicators;
+    get "/api/v1/indicators" => indicators::list_indicator_families;
+    get "/api/v1/indicators/{family}" => indicators::get_indicators;
 
     post "/api/v1/hotline/tickets" => hotline::take_in_ticket;
     get "/api/v1/hotline/tickets/{ticket_no}" => hotline::get_ticket;

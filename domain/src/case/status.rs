@@ -151,6 +151,18 @@ impl CaseSource {
             CaseSource::Suggestion => "suggestion",
         }
     }
+
+    /// The Chinese name reports give it.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            CaseSource::ResidentApp => "群众上报",
+            CaseSource::Hotline => "12345热线",
+            CaseSource::Whistle => "社区吹哨",
+            CaseSource::PatrolFind => "巡查发现",
+            CaseSource::CommunityMeeting => "议事会（未诉先办）",
+            CaseSource::Suggestion => "意见建议",
+        }
+    }
 }
 
 impl fmt::Display for CaseSource {

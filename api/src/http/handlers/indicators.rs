@@ -4,12 +4,12 @@
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
 use patrol_domain::DomainError;
-use patrol_domain::indicators::{ENGAGEMENT, Grouping, Indicator, Period};
+use patrol_domain::indicators::{Family, Grouping, Indicator, Period};
 use patrol_domain::role::{Role, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
-use crate::commands::figures::{self, FigureRow};
+use crate::commands::indicators::{self, Ask, FigureRow};
 use crate::http::extract::Query;
 use crate::infra::error::{ApiError, ApiResult};
 use crate::infra::state::AppState;
@@ -35,6 +35,7 @@ pub struct PeriodView {
 
 #[derive(Debug, Serialize)]
 pub struct IndicatorTable {
+    pub family: Family,
     pub period: PeriodView,
     pub group: Grouping,
     pub definitions: &'static [Indicator],
@@ -60,13 +61,43 @@ fn period_of(q: &IndicatorQuery) -> ApiResult<Period> {
     }
 }
 
+/// One family's description: its indicators and the groupings it has.
+#[derive(Debug, Serialize)]
+pub struct FamilyView {
+    pub family: Family,
+    pub name_zh: &'static str,
+    pub groupings: &'static [Grouping],
+    pub definitions: &'static [Indicator],
+}
+
+/// Every family of indicators with its definitions, for a console or a reader.
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
-pub async fn get_engagement_indicators(
+pub async fn list_indicator_families(user: AuthUser) -> ApiResult<HttpResponse> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    let families: Vec<FamilyView> = Family::ALL
+        .into_iter()
+        .map(|family| FamilyView {
+            family,
+            name_zh: family.name_zh(),
+            groupings: family.groupings(),
+            definitions: family.indicators(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(families))
+}
+
+/// One family's figures for a period, grouped, within the caller's scope.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn get_indicators(
     state: web::Data<AppState>,
     user: AuthUser,
+    family: web::Path<String>,
     query: Query<IndicatorQuery>,
 ) -> ApiResult<HttpResponse> {
     user.require(&[Role::Admin, Role::Supervisor])?;
+    let family: Family = family
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("indicator family `{family}`")))?;
     let q = query.into_inner();
     let period = period_of(&q)?;
     let group: Grouping = q
@@ -74,7 +105,9 @@ pub async fn get_engagement_indicators(
         .as_deref()
         .unwrap_or("district")
         .parse()
+        .and_then(|g| family.grouping(g))
         .map_err(bad)?;
+    let policy = state.cfg.compliance.clone();
     let table = state
         .run_db(move |conn| -> ApiResult<IndicatorTable> {
             let only = match crate::commands::scope::scope_of(conn, &user)? {
@@ -82,15 +115,23 @@ pub async fn get_engagement_indicators(
                 Scope::Communities(ids) => Some(ids),
                 Scope::Own => Some(Vec::new()),
             };
-            let rows = figures::engagement(conn, &period, group, only.as_deref())?;
+            let ask = Ask {
+                period: &period,
+                group,
+                only: only.as_deref(),
+                policy: &policy,
+                now_ms: crate::db::ids::now_ms(),
+            };
+            let rows = indicators::table(conn, family, &ask)?;
             Ok(IndicatorTable {
+                family,
                 period: PeriodView {
                     label: period.label.clone(),
                     from: period.from,
                     to: period.last_day(),
                 },
                 group,
-                definitions: &ENGAGEMENT,
+                definitions: family.indicators(),
                 rows,
             })
         })
