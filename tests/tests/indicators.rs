@@ -1302,7 +1302,8 @@ fn weeks(s: &Scenario, from: NaiveDate, until: NaiveDate) -> Vec<(i64, i64)> {
         .collect()
 }
 
-async fn every_indicator_equals_a_recomputation_for_every_grouping(app: TestApp) {
+/// The fixture with the seeded scenario written into it.
+async fn seeded(app: &TestApp) -> (Scenario, u64) {
     app.seed_fixture().await;
     let seed: u64 = std::env::var("PATROL_INDICATOR_SEED")
         .ok()
@@ -1320,6 +1321,11 @@ async fn every_indicator_equals_a_recomputation_for_every_grouping(app: TestApp)
     })
     .await
     .unwrap();
+    (scenario, seed)
+}
+
+async fn every_indicator_equals_a_recomputation_for_every_grouping(app: TestApp) {
+    let (scenario, seed) = seeded(&app).await;
     let admin = app.login_as("admin").await;
     let families = app.get("/api/v1/indicators").token(&admin).send().await;
     assert_eq!(families.status, 200, "{}", families.text);
@@ -1403,7 +1409,196 @@ async fn indicators_refuse_what_they_cannot_answer(app: TestApp) {
     assert_eq!(res.status, 400, "{}", res.text);
 }
 
+/// The figures of one report section by code: (value, numerator, denominator).
+fn section(report: &Value, family: &str) -> BTreeMap<String, Value> {
+    report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["family"] == family)
+        .unwrap()["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap().to_owned(), f.clone()))
+        .collect()
+}
+
+async fn the_monthly_report_renders_for_an_empty_and_a_busy_month(app: TestApp) {
+    let (scenario, _) = seeded(&app).await;
+    let admin = app.login_as("admin").await;
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/reports");
+    std::fs::create_dir_all(&out).unwrap();
+    for (month, busy) in [("2026-09", true), ("2026-03", false)] {
+        let res = app
+            .get(&format!("/api/v1/reports/monthly?month={month}"))
+            .token(&admin)
+            .send()
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let report = res.body;
+        // Each section is the family's district figures, beside last month's.
+        let previous = report["previous_month"].as_str().unwrap().to_owned();
+        for family in [
+            "cases",
+            "whistles",
+            "residents",
+            "visits",
+            "points",
+            "engagement",
+        ] {
+            let figures = section(&report, family);
+            for (period, field) in [(month, "numerator"), (previous.as_str(), "previous")] {
+                let table = app
+                    .get(&format!("/api/v1/indicators/{family}?period={period}"))
+                    .token(&admin)
+                    .send()
+                    .await;
+                let district = answered(&table.body);
+                let row = district.get("").cloned().unwrap_or_default();
+                for (code, f) in &figures {
+                    let want = row.get(code);
+                    if field == "numerator" {
+                        assert_eq!(
+                            f["numerator"].as_i64().unwrap(),
+                            want.map_or(0, |w| w.0),
+                            "{month} {code}"
+                        );
+                    } else if let (Some(w), Some(p)) = (want, f["previous"].as_f64()) {
+                        let v = match (w.1, code.as_str()) {
+                            (Some(d), c) if d > 0 && c != "handling_minutes_p90" => {
+                                w.0 as f64 / d as f64
+                            }
+                            _ => w.0 as f64,
+                        };
+                        assert!((p - v).abs() < 1e-9, "{month} previous {code}: {p} vs {v}");
+                    }
+                }
+            }
+        }
+        let cases = section(&report, "cases");
+        let weekly: i64 = report["weekly_cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["cases"].as_i64().unwrap())
+            .sum();
+        assert_eq!(report["weekly_cases"].as_array().unwrap().len(), 8);
+        if busy {
+            assert!(cases["cases_accepted"]["numerator"].as_i64().unwrap() > 20);
+            assert!(weekly > 20, "the trend has the month's reports");
+            assert!(!report["top_categories"].as_array().unwrap().is_empty());
+            assert!(
+                !report["meetings"].as_array().unwrap().is_empty()
+                    || !report["events"].as_array().unwrap().is_empty()
+            );
+            // Reports per community and category agree with the scenario's hot spots.
+            let span = (at(scenario.tz, 2026, 9, 1), at(scenario.tz, 2026, 10, 1));
+            let mut per: BTreeMap<(String, String), i64> = BTreeMap::new();
+            for c in scenario
+                .cases
+                .iter()
+                .filter(|c| span.0 <= c.created && c.created < span.1)
+            {
+                *per.entry((c.k.community.clone(), c.k.category.clone()))
+                    .or_default() += 1;
+            }
+            let want: BTreeSet<(String, String, i64)> = per
+                .into_iter()
+                .filter(|(_, n)| *n >= 3)
+                .map(|((c, k), n)| (c, k, n))
+                .collect();
+            let got: BTreeSet<(String, String, i64)> = report["hot_spots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    (
+                        h["community"].as_str().unwrap().to_owned(),
+                        h["category"].as_str().unwrap().to_owned(),
+                        h["cases"].as_i64().unwrap(),
+                    )
+                })
+                .collect();
+            assert!(!want.is_empty());
+            assert_eq!(got, want);
+        } else {
+            assert_eq!(cases["cases_accepted"]["numerator"], 0);
+            assert_eq!(weekly, 0);
+            assert!(report["hot_spots"].as_array().unwrap().is_empty());
+        }
+        // The printed document shows the same numbers.
+        let page = app
+            .get(&format!("/api/v1/reports/monthly/print?month={month}"))
+            .token(&admin)
+            .send()
+            .await;
+        assert_eq!(page.status, 200);
+        let html = page.text;
+        assert!(html.starts_with("<!doctype html>") && html.contains("lang=\"zh-CN\""));
+        assert!(html.contains("月度调度报告") && html.contains("@media print"));
+        assert_eq!(
+            html.matches("<svg").count(),
+            3,
+            "trend, categories and the 721 mix"
+        );
+        assert!(
+            !html
+                .replace("http://www.w3.org/2000/svg", "")
+                .contains("http")
+                && !html.contains("<script")
+                && !html.contains("<link"),
+            "the document fetches nothing"
+        );
+        for s in report["sections"].as_array().unwrap() {
+            for f in s["figures"].as_array().unwrap() {
+                let value = f["value"]
+                    .as_f64()
+                    .map_or_else(String::new, |v| v.to_string());
+                let den = f["denominator"]
+                    .as_u64()
+                    .map_or_else(String::new, |d| d.to_string());
+                let row = format!(
+                    "<tr data-code=\"{}\" data-value=\"{value}\" data-numerator=\"{}\" data-denominator=\"{den}\">",
+                    f["code"].as_str().unwrap(),
+                    f["numerator"]
+                );
+                assert!(html.contains(&row), "{month}: {row}");
+            }
+        }
+        std::fs::write(
+            out.join(format!("monthly-{month}-{:?}.html", app.backend)),
+            &html,
+        )
+        .unwrap();
+    }
+    // One street; a supervisor may not ask for another's.
+    let res = app
+        .get("/api/v1/reports/monthly?month=2026-09&street=S2")
+        .token(&admin)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["street"]["key"], "S2");
+    let leader = app.login_as("supervisor").await;
+    let res = app
+        .get("/api/v1/reports/monthly?month=2026-09&street=S2")
+        .token(&leader)
+        .send()
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    for bad in ["month=2026-9", "month=2026-Q3", "month=2026-09&street=NOPE"] {
+        let res = app
+            .get(&format!("/api/v1/reports/monthly?{bad}"))
+            .token(&admin)
+            .send()
+            .await;
+        assert_eq!(res.status, 400, "{bad}: {}", res.text);
+    }
+}
+
 on_both_backends!(
     every_indicator_equals_a_recomputation_for_every_grouping,
+    the_monthly_report_renders_for_an_empty_and_a_busy_month,
     indicators_refuse_what_they_cannot_answer,
 );

@@ -547,6 +547,20 @@ fn cases(admin_id: &str) -> Vec<Case> {
             None,
             LEADS,
         ),
+        case(
+            M::GET,
+            "/api/v1/reports/monthly",
+            "/api/v1/reports/monthly?month=2026-11",
+            None,
+            LEADS,
+        ),
+        case(
+            M::GET,
+            "/api/v1/reports/monthly/print",
+            "/api/v1/reports/monthly/print?month=2026-11",
+            None,
+            LEADS,
+        ),
         // Hotline tickets: the integration account (not in the fixture) and admins take
         // them in; an unknown ticket is 404 for everyone.
         case(

@@ -15,6 +15,7 @@ pub mod indicators;
 pub mod people;
 pub mod photos;
 pub mod points;
+pub mod report;
 pub mod scope;
 pub mod visits;
 pub mod whistles;

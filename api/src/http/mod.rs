@@ -9,4 +9,5 @@ pub mod extract;
 pub mod handlers;
 pub mod middleware;
 pub mod problem;
+pub mod report_page;
 pub mod routes;

@@ -144,6 +144,8 @@ routes! {
     post "/api/v1/suggestions/{id}/answer" => engagement::answer_suggestion;
     get "/api/v1/indicators" => indicators::list_indicator_families;
     get "/api/v1/indicators/{family}" => indicators::get_indicators;
+    get "/api/v1/reports/monthly" => indicators::get_monthly_report;
+    get "/api/v1/reports/monthly/print" => indicators::print_monthly_report;
 
     post "/api/v1/hotline/tickets" => hotline::take_in_ticket;
     get "/api/v1/hotline/tickets/{ticket_no}" => hotline::get_ticket;

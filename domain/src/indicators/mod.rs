@@ -18,6 +18,7 @@ use crate::{DomainError, DomainResult};
 
 pub mod definitions;
 pub mod families;
+pub mod report;
 
 pub use definitions::*;
 pub use families::*;
@@ -234,6 +235,15 @@ impl Period {
             from,
             until,
         })
+    }
+
+    /// Reads a month, `2026-11`, and nothing else.
+    pub fn month(s: &str) -> DomainResult<Period> {
+        let is_month = s.len() == 7 && s[5..].bytes().all(|b| b.is_ascii_digit());
+        Period::parse(s)
+            .ok()
+            .filter(|_| is_month)
+            .ok_or_else(|| DomainError::invalid("month", "must be a month, such as 2026-11"))
     }
 
     /// Two days, both inclusive; at most about ten years.
@@ -484,6 +494,10 @@ mod tests {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
         assert!(Period::between(day("2026-12-02"), day("2026-12-01")).is_err());
+        assert_eq!(Period::month("2026-11").unwrap().until, day("2026-12-01"));
+        for not_a_month in ["2026-Q3", "2026-W45", "2026", "2026-1", "2026-13"] {
+            assert!(Period::month(not_a_month).is_err(), "{not_a_month}");
+        }
     }
 
     #[test]

@@ -138,3 +138,89 @@ pub async fn get_indicators(
         .await?;
     Ok(HttpResponse::Ok().json(table))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonthlyQuery {
+    /// `2026-11`.
+    pub month: String,
+    /// A street code: that street only.
+    pub street: Option<String>,
+}
+
+/// The report of the asked month and place, within the caller's scope.
+async fn monthly_report(
+    state: &web::Data<AppState>,
+    user: AuthUser,
+    q: MonthlyQuery,
+) -> ApiResult<(crate::commands::report::MonthlyReport, String)> {
+    user.require(&[Role::Admin, Role::Supervisor])?;
+    let month = Period::month(&q.month).map_err(bad)?;
+    let policy = state.cfg.compliance.clone();
+    state
+        .run_db(move |conn| {
+            let scope = match crate::commands::scope::scope_of(conn, &user)? {
+                Scope::All => None,
+                Scope::Communities(ids) => Some(ids),
+                Scope::Own => Some(Vec::new()),
+            };
+            let district = crate::db::store::district(conn)?
+                .map(|d| d.name)
+                .unwrap_or_default();
+            let (street, only) = match &q.street {
+                None => (None, scope),
+                Some(code) => {
+                    let street =
+                        crate::db::store::street_by_code(conn, code)?.ok_or_else(|| {
+                            ApiError::bad_field("street", format!("no street has code `{code}`"))
+                        })?;
+                    let ids = crate::db::store::community_ids_of_streets(
+                        conn,
+                        std::slice::from_ref(&street.id),
+                    )?;
+                    if scope
+                        .as_ref()
+                        .is_some_and(|s| !ids.iter().all(|id| s.contains(id)))
+                    {
+                        return Err(ApiError::Forbidden(format!(
+                            "street `{code}` is outside your streets"
+                        )));
+                    }
+                    let named = crate::commands::report::Ranked {
+                        key: street.code,
+                        name: street.name,
+                        count: i64::try_from(ids.len()).unwrap_or(0),
+                    };
+                    (Some(named), Some(ids))
+                }
+            };
+            let report =
+                crate::commands::report::monthly(conn, &month, street, only.as_deref(), &policy)?;
+            Ok((report, district))
+        })
+        .await
+}
+
+/// The month's report as JSON.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn get_monthly_report(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<MonthlyQuery>,
+) -> ApiResult<HttpResponse> {
+    let (report, _) = monthly_report(&state, user, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The month's report as a printable Chinese HTML document with SVG charts.
+#[tracing::instrument(skip_all, fields(user.id = %user.id))]
+pub async fn print_monthly_report(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<MonthlyQuery>,
+) -> ApiResult<HttpResponse> {
+    let (report, district) = monthly_report(&state, user, query.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crate::http::report_page::render(&report, &district)))
+}
