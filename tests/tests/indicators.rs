@@ -1597,7 +1597,218 @@ async fn the_monthly_report_renders_for_an_empty_and_a_busy_month(app: TestApp) 
     }
 }
 
+/// Rows of a CSV body (after an optional byte-order mark), header first.
+fn csv_rows(body: &str) -> Vec<Vec<String>> {
+    let body = body.strip_prefix('\u{feff}').unwrap_or(body);
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {
+                assert_eq!(chars.next(), Some('\n'), "RFC 4180 lines end in CRLF");
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        field.is_empty() && row.is_empty(),
+        "the body ends with a line end"
+    );
+    rows
+}
+
+async fn exports_are_scoped_masked_and_quoted(app: TestApp) {
+    let (scenario, _) = seeded(&app).await;
+    let admin = app.login_as("admin").await;
+    let leader = app.login_as("supervisor").await;
+    let path = "/api/v1/exports/cases?from=2026-07-01&to=2026-11-30";
+    let res = app.get(path).token(&admin).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(res.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(
+        res.header("content-disposition")
+            .unwrap()
+            .contains("cases-2026-07-01_2026-11-30.csv")
+    );
+    let rows = csv_rows(&res.text);
+    assert_eq!(rows[0][0], "id");
+    assert_eq!(rows.len() - 1, scenario.cases.len(), "every case once");
+    let ids: BTreeSet<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids.len(), scenario.cases.len());
+    let phone_col = rows[0].iter().position(|h| h == "reporter_phone").unwrap();
+    let with_reporter = scenario.cases.iter().filter(|c| c.reporter).count();
+    let phones: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r[phone_col].as_str())
+        .filter(|p| !p.is_empty())
+        .collect();
+    assert_eq!(phones.len(), with_reporter);
+    assert!(
+        phones
+            .iter()
+            .all(|p| *p == patrol_tests::fixture::RESIDENT_PHONE),
+        "admins see whole numbers"
+    );
+    // A supervisor: their streets only, numbers masked; with a byte-order mark on request.
+    let res = app
+        .get(&format!("{path}&bom=true"))
+        .token(&leader)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(res.text.starts_with('\u{feff}'));
+    let rows = csv_rows(&res.text);
+    let community = rows[0].iter().position(|h| h == "community").unwrap();
+    let outside_c3 = scenario
+        .cases
+        .iter()
+        .filter(|c| c.k.community != "C3")
+        .count();
+    assert_eq!(rows.len() - 1, outside_c3);
+    assert!(rows[1..].iter().all(|r| r[community] != "C3"));
+    for r in &rows[1..] {
+        let p = &r[phone_col];
+        assert!(
+            p.is_empty() || (p.contains('*') && p != patrol_tests::fixture::RESIDENT_PHONE),
+            "{p}"
+        );
+    }
+    // Text with commas, quotes and line breaks survives the round trip.
+    let officer = app.login_as("officer").await;
+    let tricky = "漏水, 楼道\"3\"单元\n二楼";
+    let res = app
+        .post("/api/v1/cases")
+        .token(&officer)
+        .json(
+            json!({"case_id": uuid::Uuid::now_v7().to_string(), "category_code": "garbage_pile",
+            "description": tricky, "lat": 36.605, "lon": 101.805}),
+        )
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let today = Utc::now().with_timezone(&scenario.tz).date_naive();
+    let res = app
+        .get(&format!("/api/v1/exports/cases?from={today}&to={today}"))
+        .token(&admin)
+        .send()
+        .await;
+    let rows = csv_rows(&res.text);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].last().unwrap(), tricky);
+    // Every kind answers with its header; unknown kinds are 404, bad days 400.
+    for kind in ["case_activities", "visits", "points", "suggestions"] {
+        let res = app
+            .get(&format!(
+                "/api/v1/exports/{kind}?from=2026-07-01&to=2026-11-30"
+            ))
+            .token(&leader)
+            .send()
+            .await;
+        assert_eq!(res.status, 200, "{kind}: {}", res.text);
+        assert!(csv_rows(&res.text).len() > 1, "{kind} has rows");
+    }
+    let res = app
+        .get("/api/v1/exports/weather?from=2026-07-01&to=2026-11-30")
+        .token(&admin)
+        .send()
+        .await;
+    assert_eq!(res.status, 404);
+    let res = app
+        .get("/api/v1/exports/cases?from=2026-07-02&to=2026-07-01")
+        .token(&admin)
+        .send()
+        .await;
+    assert_eq!(res.status, 400);
+}
+
+/// 100,000 cases stream out a page at a time: the body arrives in many chunks, never
+/// built whole, and holds every row once.
+async fn a_hundred_thousand_rows_stream_in_pages(app: TestApp) {
+    app.seed_fixture().await;
+    let url = app.db.url().to_owned();
+    let total = 100_000usize;
+    tokio::task::spawn_blocking(move || {
+        let pool =
+            patrol_api::db::connect(&patrol_api::db::DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let community: String = communities::table
+            .select(communities::id)
+            .first(&mut conn)
+            .unwrap();
+        let category: String = categories::table
+            .select(categories::id)
+            .first(&mut conn)
+            .unwrap();
+        let t0 = at(chrono_tz::Asia::Shanghai, 2026, 10, 1);
+        // One statement both backends read, so seeding takes a moment, not a minute.
+        let sql = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+             INSERT INTO cases (id, community_id, category_id, source, status, description, \
+             description_rev, notes, notes_rev, lat, lon, reporter_anonymous, priority, \
+             rework_count, self_handled, class_721, observed_at_suspect, created_at, updated_at, \
+             version) SELECT 'c' || i, '{community}', '{category}', 'patrol_find', 'reported', \
+             '第' || i || '件', 1, '', 0, 36.605, 101.805, FALSE, 'normal', 0, FALSE, 'service', \
+             FALSE, {t0} + i * 1000, {t0}, 1 FROM n",
+            last = total - 1,
+        );
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    })
+    .await
+    .unwrap();
+    let admin = app.login_as("admin").await;
+    let mut res = app
+        .client
+        .get(format!(
+            "{}/api/v1/exports/cases?from=2026-10-01&to=2026-10-31",
+            app.base
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.content_length().is_none(),
+        "streamed, not sized up front"
+    );
+    let (mut chunks, mut bytes, mut lines, mut largest) = (0usize, 0usize, 0usize, 0usize);
+    let mut last = Vec::new();
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        chunks += 1;
+        bytes += chunk.len();
+        largest = largest.max(chunk.len());
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+        last = chunk.to_vec();
+    }
+    assert_eq!(lines, total + 1, "the header and every row");
+    let pages = total / usize::try_from(patrol_api::commands::exports::PAGE).unwrap();
+    assert!(chunks >= pages, "{chunks} chunks for {pages} pages");
+    assert!(
+        largest < bytes / 10,
+        "no chunk holds much of the body ({largest} of {bytes} bytes)"
+    );
+    assert!(
+        String::from_utf8_lossy(&last).contains("c99999,"),
+        "rows in key order"
+    );
+}
+
 on_both_backends!(
+    exports_are_scoped_masked_and_quoted,
+    a_hundred_thousand_rows_stream_in_pages,
     every_indicator_equals_a_recomputation_for_every_grouping,
     the_monthly_report_renders_for_an_empty_and_a_busy_month,
     indicators_refuse_what_they_cannot_answer,

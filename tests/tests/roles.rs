@@ -556,6 +556,13 @@ fn cases(admin_id: &str) -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/api/v1/exports/{kind}",
+            "/api/v1/exports/cases?from=2026-11-01&to=2026-11-30",
+            None,
+            LEADS,
+        ),
+        case(
+            M::GET,
             "/api/v1/reports/monthly/print",
             "/api/v1/reports/monthly/print?month=2026-11",
             None,

@@ -9,6 +9,7 @@ pub mod context;
 pub mod diary;
 pub mod engagement;
 pub mod escalations;
+pub mod exports;
 pub mod figures;
 pub mod hotline;
 pub mod indicators;

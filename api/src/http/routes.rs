@@ -4,8 +4,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::handlers::{
-    audit, auth, blobs, cases, diary, engagement, escalations, health, hotline, indicators, lists,
-    org, people, points, public, sync, visits, whistles,
+    audit, auth, blobs, cases, diary, engagement, escalations, exports, health, hotline,
+    indicators, lists, org, people, points, public, sync, visits, whistles,
 };
 use crate::infra::error::ApiError;
 
@@ -146,6 +146,7 @@ routes! {
     get "/api/v1/indicators/{family}" => indicators::get_indicators;
     get "/api/v1/reports/monthly" => indicators::get_monthly_report;
     get "/api/v1/reports/monthly/print" => indicators::print_monthly_report;
+    get "/api/v1/exports/{kind}" => exports::export_csv;
 
     post "/api/v1/hotline/tickets" => hotline::take_in_ticket;
     get "/api/v1/hotline/tickets/{ticket_no}" => hotline::get_ticket;

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod diary;
 pub mod engagement;
 pub mod escalations;
+pub mod exports;
 pub mod health;
 pub mod hotline;
 pub mod indicators;
