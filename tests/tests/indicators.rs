@@ -1709,7 +1709,14 @@ async fn exports_are_scoped_masked_and_quoted(app: TestApp) {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].last().unwrap(), tricky);
     // Every kind answers with its header; unknown kinds are 404, bad days 400.
-    for kind in ["case_activities", "visits", "points", "suggestions"] {
+    for kind in [
+        "case_activities",
+        "visits",
+        "points",
+        "suggestions",
+        "meetings",
+        "events",
+    ] {
         let res = app
             .get(&format!(
                 "/api/v1/exports/{kind}?from=2026-07-01&to=2026-11-30"
@@ -1720,6 +1727,63 @@ async fn exports_are_scoped_masked_and_quoted(app: TestApp) {
         assert_eq!(res.status, 200, "{kind}: {}", res.text);
         assert!(csv_rows(&res.text).len() > 1, "{kind} has rows");
     }
+    let res = app
+        .get("/api/v1/exports/diary?from=2026-07-01&to=2026-11-30")
+        .token(&leader)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(csv_rows(&res.text)[0][0], "id");
+    // An indicator table as CSV: one line per group and indicator, the JSON's numbers.
+    let q = "/api/v1/indicators/cases?period=2026-Q3&group=community";
+    let json_table = app.get(q).token(&admin).send().await;
+    let res = app
+        .get(&format!("{q}&format=csv&bom=true"))
+        .token(&admin)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(res.text.starts_with('\u{feff}'));
+    let lines = csv_rows(&res.text);
+    assert_eq!(
+        lines[0],
+        [
+            "key",
+            "name",
+            "code",
+            "indicator",
+            "unit",
+            "value",
+            "numerator",
+            "denominator"
+        ]
+    );
+    let want: Vec<(String, String, String)> = json_table.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["figures"].as_array().unwrap().iter().map(move |f| {
+                (
+                    r["key"].as_str().unwrap().to_owned(),
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["numerator"].to_string(),
+                )
+            })
+        })
+        .collect();
+    let got: Vec<(String, String, String)> = lines[1..]
+        .iter()
+        .map(|l| (l[0].clone(), l[2].clone(), l[6].clone()))
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    let res = app
+        .get(&format!("{q}&format=xml"))
+        .token(&admin)
+        .send()
+        .await;
+    assert_eq!(res.status, 400);
     let res = app
         .get("/api/v1/exports/weather?from=2026-07-01&to=2026-11-30")
         .token(&admin)

@@ -11,9 +11,13 @@ use diesel::prelude::*;
 use patrol_domain::org::mask_phone;
 
 use crate::db::schema::{
-    case_activities, cases, categories, communities, points_entries, suggestions, users, visits,
+    assignments, case_activities, cases, categories, communities, diary_entries, meetings,
+    points_entries, public_events, suggestions, users, visits,
 };
 use crate::db::{DbConn, StoreError};
+
+/// The UTF-8 byte-order mark, for spreadsheets that need one to read UTF-8.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Rows read per page.
 pub const PAGE: i64 = 2_000;
@@ -26,15 +30,21 @@ pub enum ExportKind {
     Visits,
     Points,
     Suggestions,
+    Meetings,
+    Events,
+    Diary,
 }
 
 impl ExportKind {
-    pub const ALL: [ExportKind; 5] = [
+    pub const ALL: [ExportKind; 8] = [
         ExportKind::Cases,
         ExportKind::CaseActivities,
         ExportKind::Visits,
         ExportKind::Points,
         ExportKind::Suggestions,
+        ExportKind::Meetings,
+        ExportKind::Events,
+        ExportKind::Diary,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +54,9 @@ impl ExportKind {
             ExportKind::Visits => "visits",
             ExportKind::Points => "points",
             ExportKind::Suggestions => "suggestions",
+            ExportKind::Meetings => "meetings",
+            ExportKind::Events => "events",
+            ExportKind::Diary => "diary",
         }
     }
 
@@ -113,6 +126,35 @@ impl ExportKind {
                 "body",
                 "answer",
                 "answered_at",
+            ],
+            ExportKind::Meetings => &[
+                "id",
+                "community",
+                "kind",
+                "held_on",
+                "attendee_count",
+                "settled_count",
+                "topics",
+                "author",
+            ],
+            ExportKind::Events => &[
+                "id",
+                "community",
+                "kind",
+                "held_on",
+                "place",
+                "attendance",
+                "description",
+                "author",
+            ],
+            ExportKind::Diary => &[
+                "id",
+                "author",
+                "entry_date",
+                "shift",
+                "version",
+                "signed_off_at",
+                "body",
             ],
         }
     }
@@ -379,9 +421,9 @@ pub fn page(conn: &mut DbConn, ask: &ExportAsk, after: Option<&str>) -> Result<P
                 .into_boxed();
             if let Some(ids) = &ask.only {
                 // Points belong to people: those ever assigned to the scope's communities.
-                let people = crate::db::schema::assignments::table
-                    .filter(crate::db::schema::assignments::target_id.eq_any(ids.clone()))
-                    .select(crate::db::schema::assignments::user_id);
+                let people = assignments::table
+                    .filter(assignments::target_id.eq_any(ids.clone()))
+                    .select(assignments::user_id);
                 q = q.filter(points_entries::officer_id.eq_any(people));
             }
             type Row = (i64, String, String, i32, String, String, i64, String);
@@ -449,6 +491,127 @@ pub fn page(conn: &mut DbConn, ask: &ExportAsk, after: Option<&str>) -> Result<P
                         r.6,
                         r.7.unwrap_or_default(),
                         time(tz, r.8),
+                    ]
+                })
+                .collect()
+        }
+        ExportKind::Meetings => {
+            let mut q = meetings::table
+                .filter(meetings::held_on.ge(&ask.days.0))
+                .filter(meetings::held_on.lt(&ask.days.1))
+                .filter(meetings::id.gt(&after))
+                .order(meetings::id)
+                .limit(PAGE)
+                .select((
+                    meetings::id,
+                    meetings::community_id,
+                    meetings::kind,
+                    meetings::held_on,
+                    meetings::attendee_count,
+                    meetings::settled_count,
+                    meetings::topics,
+                    meetings::author_id,
+                ))
+                .into_boxed();
+            if let Some(ids) = &ask.only {
+                q = q.filter(meetings::community_id.eq_any(ids.clone()));
+            }
+            type Row = (String, String, String, String, i32, i32, String, String);
+            let rows = q.load::<Row>(conn)?;
+            let (codes, names) = (codes(conn)?, names(conn)?);
+            rows.into_iter()
+                .map(|r| {
+                    let topics: Vec<String> = serde_json::from_str(&r.6).unwrap_or_default();
+                    vec![
+                        r.0,
+                        codes.get(&r.1).cloned().unwrap_or_default(),
+                        r.2,
+                        r.3,
+                        r.4.to_string(),
+                        r.5.to_string(),
+                        topics.join("；"),
+                        names.get(&r.7).cloned().unwrap_or(r.7),
+                    ]
+                })
+                .collect()
+        }
+        ExportKind::Events => {
+            let mut q = public_events::table
+                .filter(public_events::held_on.ge(&ask.days.0))
+                .filter(public_events::held_on.lt(&ask.days.1))
+                .filter(public_events::id.gt(&after))
+                .order(public_events::id)
+                .limit(PAGE)
+                .select((
+                    public_events::id,
+                    public_events::community_id,
+                    public_events::kind,
+                    public_events::held_on,
+                    public_events::place,
+                    public_events::attendance,
+                    public_events::description,
+                    public_events::author_id,
+                ))
+                .into_boxed();
+            if let Some(ids) = &ask.only {
+                q = q.filter(public_events::community_id.eq_any(ids.clone()));
+            }
+            type Row = (String, String, String, String, String, i32, String, String);
+            let rows = q.load::<Row>(conn)?;
+            let (codes, names) = (codes(conn)?, names(conn)?);
+            rows.into_iter()
+                .map(|r| {
+                    vec![
+                        r.0,
+                        codes.get(&r.1).cloned().unwrap_or_default(),
+                        r.2,
+                        r.3,
+                        r.4,
+                        r.5.to_string(),
+                        r.6,
+                        names.get(&r.7).cloned().unwrap_or(r.7),
+                    ]
+                })
+                .collect()
+        }
+        ExportKind::Diary => {
+            let mut q = diary_entries::table
+                .filter(diary_entries::current.eq(true))
+                .filter(diary_entries::entry_date.ge(&ask.days.0))
+                .filter(diary_entries::entry_date.lt(&ask.days.1))
+                .filter(diary_entries::id.gt(&after))
+                .order(diary_entries::id)
+                .limit(PAGE)
+                .select((
+                    diary_entries::id,
+                    diary_entries::author_id,
+                    diary_entries::entry_date,
+                    diary_entries::shift,
+                    diary_entries::version,
+                    diary_entries::signed_off_at,
+                    diary_entries::body,
+                ))
+                .into_boxed();
+            if let Some(ids) = &ask.only {
+                // A diary is its author's: those ever assigned to the scope's communities.
+                let people = assignments::table
+                    .filter(assignments::target_id.eq_any(ids.clone()))
+                    .select(assignments::user_id);
+                q = q.filter(diary_entries::author_id.eq_any(people));
+            }
+            type Row = (String, String, String, String, i32, Option<i64>, String);
+            let rows = q.load::<Row>(conn)?;
+            let names = names(conn)?;
+            rows.into_iter()
+                .map(|r| {
+                    vec![
+                        r.0,
+                        names.get(&r.1).cloned().unwrap_or(r.1),
+                        r.2,
+                        r.3,
+                        r.4.to_string(),
+                        time(tz, r.5),
+                        r.6,
                     ]
                 })
                 .collect()

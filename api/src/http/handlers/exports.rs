@@ -28,8 +28,6 @@ pub struct ExportQuery {
     pub bom: bool,
 }
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
 pub async fn export_csv(
     state: web::Data<AppState>,
@@ -71,7 +69,11 @@ pub async fn export_csv(
     let (rows, next) = state
         .run_db(move |conn| exports::page(conn, &first_ask, None))
         .await?;
-    let mut head: Vec<u8> = if q.bom { BOM.to_vec() } else { Vec::new() };
+    let mut head: Vec<u8> = if q.bom {
+        exports::BOM.to_vec()
+    } else {
+        Vec::new()
+    };
     let header: Vec<String> = kind.header().iter().map(|h| (*h).to_owned()).collect();
     head.extend(exports::csv_bytes(&[header]).map_err(ApiError::from)?);
     head.extend(exports::csv_bytes(&rows).map_err(ApiError::from)?);

@@ -9,6 +9,7 @@ use patrol_domain::role::{Role, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
+use crate::commands::exports;
 use crate::commands::indicators::{self, Ask, FigureRow};
 use crate::http::extract::Query;
 use crate::infra::error::{ApiError, ApiResult};
@@ -23,6 +24,11 @@ pub struct IndicatorQuery {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub group: Option<String>,
+    /// `json` (default) or `csv`: one line per group and indicator.
+    pub format: Option<String>,
+    /// With `csv`: start with a UTF-8 byte-order mark.
+    #[serde(default)]
+    pub bom: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -99,6 +105,11 @@ pub async fn get_indicators(
         .parse()
         .map_err(|_| ApiError::NotFound(format!("indicator family `{family}`")))?;
     let q = query.into_inner();
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::bad_field("format", "must be json or csv")),
+    };
     let period = period_of(&q)?;
     let group: Grouping = q
         .group
@@ -136,7 +147,66 @@ pub async fn get_indicators(
             })
         })
         .await?;
+    if csv {
+        return indicator_csv(&table, q.bom);
+    }
     Ok(HttpResponse::Ok().json(table))
+}
+
+/// The table as CSV, one line per group and indicator, with its definition's name.
+fn indicator_csv(table: &IndicatorTable, bom: bool) -> ApiResult<HttpResponse> {
+    use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
+    let head = [
+        "key",
+        "name",
+        "code",
+        "indicator",
+        "unit",
+        "value",
+        "numerator",
+        "denominator",
+    ];
+    let mut lines = vec![
+        head.iter()
+            .map(|h| (*h).to_owned())
+            .collect::<Vec<String>>(),
+    ];
+    for row in &table.rows {
+        for (f, def) in row.figures.iter().zip(table.definitions) {
+            lines.push(vec![
+                row.key.clone(),
+                row.name.clone(),
+                f.code.to_owned(),
+                def.name_zh.to_owned(),
+                serde_json::to_value(def.unit)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                f.value.map(|v| v.to_string()).unwrap_or_default(),
+                f.numerator.to_string(),
+                f.denominator.map(|d| d.to_string()).unwrap_or_default(),
+            ]);
+        }
+    }
+    let mut body = if bom {
+        exports::BOM.to_vec()
+    } else {
+        Vec::new()
+    };
+    body.extend(exports::csv_bytes(&lines).map_err(ApiError::from)?);
+    let filename = format!(
+        "{}-{}-{}.csv",
+        table.family.as_str(),
+        table.period.label,
+        table.group.as_str()
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(filename)],
+        })
+        .body(body))
 }
 
 #[derive(Debug, Deserialize)]
