@@ -38,6 +38,18 @@ pub enum Unit {
     P90,
 }
 
+impl Unit {
+    /// The wire name (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "count",
+            Unit::Share => "share",
+            Unit::Mean => "mean",
+            Unit::P90 => "p90",
+        }
+    }
+}
+
 /// One indicator's definition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Indicator {
@@ -459,6 +471,38 @@ impl std::str::FromStr for Family {
 /// Figures per group key, in the family's indicator order.
 pub type Table = BTreeMap<String, Vec<Figure>>;
 
+/// The reference page of every indicator (`docs/indicators.md`), written from the
+/// definitions so the documentation cannot drift from what the server counts.
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Indicators (指标)\n\nWritten from `domain/src/indicators/definitions.rs` by \
+         `reference_markdown`; a unit test fails when this page and the definitions differ \
+         (`PATROL_WRITE_DOCS=1 cargo test -p patrol-domain indicators` rewrites it).\n\n\
+         `GET /api/v1/indicators/{family}` answers each family for a period and a grouping; \
+         every figure carries its numerator and denominator. \"In the period\" means an \
+         instant in the period's half-open span in the district's time zone.\n",
+    );
+    for f in Family::ALL {
+        let groupings: Vec<&str> = f.groupings().iter().map(|g| g.as_str()).collect();
+        out.push_str(&format!(
+            "\n## {} (`{}`)\n\nGroupings: {}.\n\n| code | 名称 | unit | formula |\n|---|---|---|---|\n",
+            f.name_zh(),
+            f.as_str(),
+            groupings.join(", ")
+        ));
+        for i in f.indicators() {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                i.code,
+                i.name_zh,
+                i.unit.as_str(),
+                i.formula
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,6 +603,25 @@ mod tests {
         for f in Family::ALL {
             assert_eq!(f.as_str().parse::<Family>().unwrap(), f);
             assert!(f.groupings().contains(&Grouping::District));
+        }
+    }
+
+    #[test]
+    fn the_reference_page_is_written_from_the_definitions() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/indicators.md");
+        let want = reference_markdown();
+        if std::env::var_os("PATROL_WRITE_DOCS").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/indicators.md differs from the definitions; rerun with PATROL_WRITE_DOCS=1"
+        );
+        for f in Family::ALL {
+            for i in f.indicators() {
+                assert!(want.contains(i.code));
+            }
         }
     }
 

@@ -178,10 +178,7 @@ fn indicator_csv(table: &IndicatorTable, bom: bool) -> ApiResult<HttpResponse> {
                 row.name.clone(),
                 f.code.to_owned(),
                 def.name_zh.to_owned(),
-                serde_json::to_value(def.unit)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                def.unit.as_str().to_owned(),
                 f.value.map(|v| v.to_string()).unwrap_or_default(),
                 f.numerator.to_string(),
                 f.denominator.map(|d| d.to_string()).unwrap_or_default(),
