@@ -8,6 +8,7 @@
 pub mod contract;
 pub mod device;
 pub mod fixture;
+pub mod rng;
 pub mod serve;
 pub mod stores;
 

@@ -22,6 +22,7 @@ use patrol_api::db::schema::{
     whistles,
 };
 use patrol_api::db::store::{ActivityRow, CaseRow};
+use patrol_tests::rng::SplitMix as Rng;
 use patrol_tests::{TestApp, on_both_backends};
 use serde_json::{Value, json};
 
@@ -29,31 +30,6 @@ const HOUR: i64 = 3_600_000;
 /// The 721 classes, service twice as likely.
 const CLASSES: [&str; 4] = ["service", "service", "management", "enforcement"];
 const DAY: i64 = 24 * HOUR;
-
-/// SplitMix64: a seeded stream, so a failing scenario can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
-        items[usize::try_from(self.below(items.len() as u64)).unwrap()].clone()
-    }
-    fn between(&mut self, from: i64, until: i64) -> i64 {
-        from + i64::try_from(self.below(u64::try_from(until - from).unwrap())).unwrap()
-    }
-}
 
 /// Where a record belongs, as this test reads the groupings.
 #[derive(Clone, Default)]

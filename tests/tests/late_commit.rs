@@ -13,24 +13,8 @@ use patrol_api::db::{self, DatabaseUrl};
 use patrol_api::sync::pull::pull;
 use patrol_domain::role::Role;
 use patrol_sync::protocol::PullRequest;
+use patrol_tests::rng::SplitMix;
 use patrol_tests::{Backend, TestDb};
-
-/// A small deterministic generator, so a failing schedule can be replayed by its seed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[derive(QueryableByName)]
 struct Seq {

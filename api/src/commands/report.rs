@@ -233,47 +233,44 @@ pub fn monthly(
     }
 
     let (from_day, until_day) = (month.from.to_string(), month.until.to_string());
-    let code_of = |id: &str| names.get(id).map(|n| n.0.clone()).unwrap_or_default();
-    let meetings = meetings::table
-        .filter(meetings::held_on.ge(&from_day))
-        .filter(meetings::held_on.lt(&until_day))
-        .order((meetings::held_on, meetings::id))
-        .select((
-            meetings::held_on,
-            meetings::community_id,
-            meetings::kind,
-            meetings::settled_count,
-        ))
-        .load::<(String, String, String, i32)>(conn)?
-        .into_iter()
-        .filter(|m| in_scope(&m.1))
-        .map(|(day, c, kind, count)| Held {
-            day,
-            community: code_of(&c),
-            kind,
-            count,
-        })
-        .collect();
-    let events = public_events::table
-        .filter(public_events::held_on.ge(&from_day))
-        .filter(public_events::held_on.lt(&until_day))
-        .order((public_events::held_on, public_events::id))
-        .select((
-            public_events::held_on,
-            public_events::community_id,
-            public_events::kind,
-            public_events::attendance,
-        ))
-        .load::<(String, String, String, i32)>(conn)?
-        .into_iter()
-        .filter(|m| in_scope(&m.1))
-        .map(|(day, c, kind, count)| Held {
-            day,
-            community: code_of(&c),
-            kind,
-            count,
-        })
-        .collect();
+    // (day, community id, kind, count) rows of the scope, as the report lists them.
+    let held = |rows: Vec<(String, String, String, i32)>| -> Vec<Held> {
+        rows.into_iter()
+            .filter(|m| in_scope(&m.1))
+            .map(|(day, c, kind, count)| Held {
+                day,
+                community: names.get(&c).map(|n| n.0.clone()).unwrap_or_default(),
+                kind,
+                count,
+            })
+            .collect()
+    };
+    let meetings = held(
+        meetings::table
+            .filter(meetings::held_on.ge(&from_day))
+            .filter(meetings::held_on.lt(&until_day))
+            .order((meetings::held_on, meetings::id))
+            .select((
+                meetings::held_on,
+                meetings::community_id,
+                meetings::kind,
+                meetings::settled_count,
+            ))
+            .load(conn)?,
+    );
+    let events = held(
+        public_events::table
+            .filter(public_events::held_on.ge(&from_day))
+            .filter(public_events::held_on.lt(&until_day))
+            .order((public_events::held_on, public_events::id))
+            .select((
+                public_events::held_on,
+                public_events::community_id,
+                public_events::kind,
+                public_events::attendance,
+            ))
+            .load(conn)?,
+    );
 
     // Reports per week, and per community and category, from their report time.
     let weeks = trend_weeks(month, tz);
