@@ -19,6 +19,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod console;
 pub mod db;
 pub mod http;
 pub mod infra;
@@ -103,6 +104,7 @@ impl Application {
                 .wrap(from_fn(http::middleware::track))
                 .wrap(from_fn(http::middleware::request_id))
                 .configure(http::routes::configure)
+                .configure(console::configure)
                 .default_service(web::to(http::middleware::not_found))
         })
         .listen(listener)?

@@ -166,6 +166,89 @@ pub fn visible(conn: &mut DbConn, ctx: &Ctx, case_id: &str) -> Result<Option<Cas
     }
 }
 
+/// What a list of cases asks: the API's query and the console's filters alike.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub status: Option<String>,
+    /// Community code.
+    pub community: Option<String>,
+    /// Category code.
+    pub category: Option<String>,
+    pub source: Option<String>,
+    /// Only cases still being worked on.
+    pub open: bool,
+    /// Only cases past a deadline now (or finished late), or only those that are not.
+    pub overdue: Option<bool>,
+    /// After the `(created_at, id)` of the previous page.
+    pub after: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// The cases the actor may see, newest first: staff their scope, residents what they
+/// reported or follow, departments what they have a task on. The cursor of the next
+/// page is `Some` when the page is full.
+pub fn list(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    q: &CaseQuery,
+    now: DateTime<Utc>,
+) -> crate::infra::error::ApiResult<(Vec<CaseRow>, Option<String>)> {
+    use crate::infra::error::ApiError;
+    let mut f = workflow::CaseFilter {
+        status: q.status.clone(),
+        source: q.source.clone(),
+        open_only: q.open,
+        ..workflow::CaseFilter::default()
+    };
+    match (&ctx.actor.role, &ctx.scope) {
+        (Role::Resident, _) => f.involving = Some(ctx.actor.user_id.clone()),
+        (Role::Department, _) => f.department = Some(ctx.actor.user_id.clone()),
+        (_, Scope::All) => {}
+        (_, Scope::Communities(ids)) => {
+            f.communities = Some(ids.clone());
+            f.or_person = Some(ctx.actor.user_id.clone());
+        }
+        (_, Scope::Own) => f.involving = Some(ctx.actor.user_id.clone()),
+    }
+    if let Some(code) = &q.community {
+        let c = store::community_by_code(conn, code)?
+            .ok_or_else(|| ApiError::bad_field("community", format!("no community {code:?}")))?;
+        if !ctx.scope.includes_community(&c.id) && f.communities.is_some() {
+            return Err(ApiError::Forbidden(format!(
+                "community {code} is not in your scope"
+            )));
+        }
+        f.communities = Some(vec![c.id]);
+        f.or_person = None;
+    }
+    if let Some(code) = &q.category {
+        let c = store::category_by_code(conn, code)?
+            .ok_or_else(|| ApiError::bad_field("category", format!("no category {code:?}")))?;
+        f.category_id = Some(c.id);
+    }
+    let rows = workflow::list_cases(conn, &f, q.after.clone(), q.limit)?;
+    let next = (i64::try_from(rows.len()).unwrap_or(0) == q.limit)
+        .then(|| rows.last().map(|r| format!("{}_{}", r.created_at, r.id)))
+        .flatten();
+    let rows = rows
+        .into_iter()
+        .filter(|c| {
+            q.overdue
+                .is_none_or(|want| deadline::lateness(&progress_of(c), now).any() == want)
+        })
+        .collect();
+    Ok((rows, next))
+}
+
+/// The workflow commands the actor may issue on a stored case now (wire names).
+pub fn offered_commands(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    c: &CaseRow,
+) -> Result<Vec<&'static str>, StoreError> {
+    Ok(case::offered(&state_of(conn, ctx, c)?, &ctx.actor))
+}
+
 /// Loads a case for a command, locked for the rest of the write transaction.
 pub fn load_for(
     conn: &mut DbConn,

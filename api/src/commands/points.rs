@@ -162,6 +162,15 @@ pub struct Verification {
     pub reason: Option<String>,
 }
 
+/// An officer's balance: the sum of their ledger entries.
+pub fn total_of(conn: &mut DbConn, officer_id: &str) -> Result<i64, StoreError> {
+    let points: Vec<i32> = points_entries::table
+        .filter(points_entries::officer_id.eq(officer_id))
+        .select(points_entries::points)
+        .load(conn)?;
+    Ok(points.into_iter().map(i64::from).sum())
+}
+
 /// Verifies the whole chain, and against an exported head when one is given.
 pub fn verify(
     conn: &mut DbConn,

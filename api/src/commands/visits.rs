@@ -568,6 +568,59 @@ pub struct ExcludedVisit {
     pub previous_id: Option<String>,
 }
 
+/// Compliance rows of `week` as `user` may see them: supervisors their streets'
+/// communities, admins all, officers and party members only themselves (asking for
+/// someone else is 403, not a silent answer about oneself).
+pub fn compliance_in_scope(
+    conn: &mut DbConn,
+    policy: &CompliancePolicy,
+    user: &crate::auth::AuthUser,
+    week: IsoWeek,
+    community_code: Option<&str>,
+    officer_id: Option<&str>,
+) -> crate::infra::error::ApiResult<Vec<ComplianceRow>> {
+    use crate::infra::error::ApiError;
+    use patrol_domain::role::Scope;
+    let tz = store::district_tz(conn)?;
+    let (mut only, officer) = match user.role {
+        Role::Admin => (None, officer_id.map(str::to_owned)),
+        Role::Supervisor => match crate::commands::scope::scope_of(conn, user)? {
+            Scope::Communities(ids) => (Some(ids), officer_id.map(str::to_owned)),
+            _ => (Some(Vec::new()), None),
+        },
+        Role::Officer | Role::PartyMember => match officer_id {
+            Some(other) if other != user.id => {
+                return Err(ApiError::Forbidden(
+                    "you see only your own compliance; leave officer_id out or give your own id"
+                        .into(),
+                ));
+            }
+            _ => (None, Some(user.id.clone())),
+        },
+        other => {
+            return Err(ApiError::Forbidden(format!(
+                "the {other} role has no visit compliance to see"
+            )));
+        }
+    };
+    if let Some(code) = community_code {
+        let c = store::community_by_code(conn, code)?
+            .ok_or_else(|| ApiError::bad_field("community_code", "no such community"))?;
+        if only.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
+            return Ok(Vec::new());
+        }
+        only = Some(vec![c.id]);
+    }
+    Ok(compliance(
+        conn,
+        week,
+        tz,
+        policy,
+        only.as_deref(),
+        officer.as_deref(),
+    )?)
+}
+
 /// Compliance of every assignment under the twice-weekly duty (officers' and party
 /// members', [`AssignmentKind::VISIT_DUTY`]) that overlaps `week`, for the communities in
 /// `only` (all when `None`) and optionally one person.

@@ -10,7 +10,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::http::routes::ROUTES;
+use crate::http::routes::all_routes;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 
@@ -100,7 +100,7 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
 /// the raw path, which would make one series per id or per probe.
 fn route_label(pattern: Option<String>) -> &'static str {
     pattern
-        .and_then(|p| ROUTES.iter().find(|(_, path)| *path == p))
+        .and_then(|p| all_routes().find(|(_, path)| *path == p))
         .map_or("unmatched", |(_, path)| path)
 }
 

@@ -50,6 +50,19 @@ td.basis{color:#555;font-size:.85em}.up{color:#2f855a}.down{color:#c53030}.meta{
 @page{size:A4;margin:1.5cm}
 "#;
 
+/// The page's Content-Security-Policy: nothing may load, and the one inline stylesheet
+/// is allowed by its digest (without it a browser applying `default-src 'none'` drops
+/// every style and prints a bare page).
+pub fn content_security_policy() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(STYLE.as_bytes());
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; frame-ancestors 'none'; base-uri 'none'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
 /// A value as the report prints it: counts whole, shares as percentages, means to one
 /// decimal; "—" where there is nothing to divide.
 pub fn shown(unit: Unit, v: Option<f64>) -> String {

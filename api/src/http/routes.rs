@@ -1,7 +1,7 @@
 //! The route table: one list that both registers the routes and is exported, so a test
 //! can prove that every registered route is in `openapi.yaml` and nothing else is.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 
 use crate::http::handlers::{
     audit, auth, blobs, cases, diary, engagement, escalations, exports, health, hotline,
@@ -9,30 +9,39 @@ use crate::http::handlers::{
 };
 use crate::infra::error::ApiError;
 
-macro_rules! routes {
-    ($( $method:ident $path:literal => $handler:path; )*) => {
-        /// Every route the server registers: (HTTP method, path template).
-        pub const ROUTES: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
+/// Declares a route table: a `const` listing (method, path template) and the function
+/// that registers them, then, for each of their paths, the answer to any other method:
+/// 405 with `Allow`. The API's table is below; the console declares its own.
+macro_rules! route_table {
+    ($table:ident, $configure:ident; $( $method:ident $path:literal => $handler:path; )*) => {
+        /// Every route of this table: (HTTP method, path template).
+        pub const $table: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
 
-        /// Registers every route of [`ROUTES`], then, for each of their paths, the answer
-        /// to any other method: 405 with `Allow`.
-        pub fn configure(cfg: &mut web::ServiceConfig) {
-            $( cfg.route($path, web::$method().to($handler)); )*
-            let mut paths: Vec<&str> = ROUTES.iter().map(|(_, path)| *path).collect();
+        /// Registers every route of the table, then 405 for other methods on its paths.
+        pub fn $configure(cfg: &mut actix_web::web::ServiceConfig) {
+            $( cfg.route($path, actix_web::web::$method().to($handler)); )*
+            let mut paths: Vec<&str> = $table.iter().map(|(_, path)| *path).collect();
             paths.sort_unstable();
             paths.dedup();
             for path in paths {
-                cfg.service(web::resource(path).to(method_not_allowed));
+                cfg.service(
+                    actix_web::web::resource(path).to($crate::http::routes::method_not_allowed),
+                );
             }
         }
     };
 }
+pub(crate) use route_table;
+
+/// Every route the server has: the API's and the console's.
+pub fn all_routes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    ROUTES.iter().chain(crate::console::CONSOLE_ROUTES)
+}
 
 /// A known path asked with a method it does not have.
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let pattern = req.match_pattern().unwrap_or_default();
-    let allow: Vec<String> = ROUTES
-        .iter()
+    let allow: Vec<String> = all_routes()
         .filter(|(_, path)| *path == pattern)
         .map(|(method, _)| method.to_uppercase())
         .collect();
@@ -41,7 +50,8 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> 
     })
 }
 
-routes! {
+route_table! {
+    ROUTES, configure;
     get "/healthz" => health::get_healthz;
     get "/readyz" => health::get_readyz;
     get "/metrics" => health::get_metrics;

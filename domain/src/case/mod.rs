@@ -75,7 +75,7 @@ pub use handover::check_handover;
 pub use status::{CaseSource, CaseStatus, CloseOutcome, Handler};
 pub use workflow::{
     Actor, CaseCommand, CaseState, Transition, allowed_transitions, apply, is_allowed, is_repeat,
-    next_state, points_rule, self_handled,
+    next_state, offered, points_rule, self_handled,
 };
 
 use crate::error::{DomainError, DomainResult};

@@ -525,6 +525,58 @@ pub fn apply(state: &CaseState, cmd: &CaseCommand, actor: &Actor) -> DomainResul
     }
 }
 
+/// The commands `actor` may issue on a case in `state` now, by wire name: what a screen
+/// offers as buttons. Each is asked of [`apply`] itself with stand-in arguments, so the
+/// offer cannot drift from the rules; a refusal of the stand-in argument (`Invalid`)
+/// still offers the command, since the person will supply the real one.
+pub fn offered(state: &CaseState, actor: &Actor) -> Vec<&'static str> {
+    const ANY: &str = "\u{0}offered";
+    let far = NaiveDate::MAX;
+    let samples = [
+        CaseCommand::Accept,
+        CaseCommand::Dispatch {
+            to: Handler::Officer(ANY.into()),
+        },
+        CaseCommand::Start,
+        CaseCommand::Resolve {
+            evidence: vec![ANY.into()],
+            note: String::new(),
+        },
+        CaseCommand::Verify {
+            passed: false,
+            outcome: CloseOutcome::Fixed,
+            note: ANY.into(),
+        },
+        CaseCommand::Defer {
+            reason: ANY.into(),
+            resume_on: far,
+        },
+        CaseCommand::Resume,
+        CaseCommand::MarkDuplicate {
+            original_id: ANY.into(),
+        },
+        CaseCommand::Void { reason: ANY.into() },
+        CaseCommand::Evaluate {
+            rating: 5,
+            comment: None,
+        },
+        CaseCommand::NotFixed {
+            comment: ANY.into(),
+        },
+        CaseCommand::Withdraw,
+    ];
+    samples
+        .iter()
+        .filter(|cmd| {
+            matches!(
+                apply(state, cmd, actor),
+                Ok(_) | Err(DomainError::Invalid { .. })
+            )
+        })
+        .map(CaseCommand::name)
+        .collect()
+}
+
 /// The state after `t`, which [`apply`] returned for this same `state`. Everything the
 /// workflow tracks follows from the transition alone, so replaying stored transitions
 /// rebuilds the state.
@@ -615,6 +667,44 @@ mod tests {
     use super::*;
     use crate::case::fixtures::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn offered_commands_follow_the_rules() {
+        use CaseStatus as S;
+        assert_eq!(
+            offered(&case_in(S::Reported), &supervisor()),
+            ["accept", "mark_duplicate", "void"]
+        );
+        assert_eq!(
+            offered(&case_in(S::Resolved), &supervisor()),
+            ["verify"],
+            "a supervisor verifies a resolved case"
+        );
+        assert_eq!(
+            offered(&case_in(S::Dispatched), &officer()),
+            ["start"],
+            "the handler starts; dispatching is the desk's"
+        );
+        assert!(offered(&case_in(S::Dispatched), &staff()).is_empty());
+        assert_eq!(
+            offered(&case_in(S::Closed), &reporter()),
+            ["evaluate", "not_fixed"]
+        );
+        let mut late = case_in(S::Closed);
+        late.follow_up_open = false;
+        assert!(offered(&late, &reporter()).is_empty());
+        // Every offer is one `apply` accepts with real arguments, for every status.
+        for status in CaseStatus::ALL {
+            for actor in [supervisor(), officer(), reporter(), staff()] {
+                for name in offered(&case_in(status), &actor) {
+                    assert!(
+                        status.is_open() || matches!(name, "evaluate" | "not_fixed"),
+                        "{name} offered on a {status:?} case"
+                    );
+                }
+            }
+        }
+    }
 
     /// One permitted (state, command, actor) per edge of the graph.
     fn one_per_edge() -> Vec<(CaseState, CaseCommand, Actor, CaseStatus, bool)> {

@@ -47,7 +47,7 @@ pub struct VerifyRequest {
 
 /// The client address rate limits key on: the socket peer. A proxy in front should be
 /// configured to rate-limit itself; trusting X-Forwarded-For would let anyone pick a key.
-fn client_address(req: &HttpRequest) -> String {
+pub(crate) fn client_address(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into())

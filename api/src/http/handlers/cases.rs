@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use patrol_domain::case::{CaseCommand, CaseStatus, deadline};
 use patrol_domain::org::mask_phone;
-use patrol_domain::role::{Role, Scope};
+use patrol_domain::role::Role;
 use patrol_sync::protocol::{
     CaseEscalateArgs, CaseHandOverArgs, CaseReportArgs, CaseTransitionArgs,
 };
@@ -21,7 +21,7 @@ use crate::db::changes;
 use crate::db::changes::{escalation_payload, task_payload};
 use crate::db::ids::rfc3339;
 use crate::db::store::{self, ActivityRow, CaseRow};
-use crate::db::workflow::{self, CaseFilter};
+use crate::db::workflow;
 use crate::db::{DbConn, write_tx};
 use crate::http::extract::{Json, Query};
 use crate::infra::error::{ApiError, ApiResult};
@@ -302,55 +302,27 @@ pub async fn list_cases(
                 .ok_or_else(|| ApiError::bad_field("after", "pass the `next` of the previous page"))
         })
         .transpose()?;
+    let query = cases::CaseQuery {
+        status: q.status,
+        community: q.community,
+        category: q.category,
+        source: q.source,
+        open: q.open.unwrap_or(false),
+        overdue: q.overdue,
+        after,
+        limit,
+    };
     let st = state.clone();
     let list = state
         .run_db(move |conn| -> ApiResult<CaseList> {
             let ctx = ctx(conn, &st, &user)?;
-            let mut f = CaseFilter {
-                status: q.status.clone(),
-                source: q.source.clone(),
-                open_only: q.open.unwrap_or(false),
-                ..CaseFilter::default()
-            };
-            match (&ctx.actor.role, &ctx.scope) {
-                (Role::Resident, _) => f.involving = Some(ctx.actor.user_id.clone()),
-                (Role::Department, _) => f.department = Some(ctx.actor.user_id.clone()),
-                (_, Scope::All) => {}
-                (_, Scope::Communities(ids)) => {
-                    f.communities = Some(ids.clone());
-                    f.or_person = Some(ctx.actor.user_id.clone());
-                }
-                (_, Scope::Own) => f.involving = Some(ctx.actor.user_id.clone()),
-            }
-            if let Some(code) = &q.community {
-                let c = store::community_by_code(conn, code)?.ok_or_else(|| {
-                    ApiError::bad_field("community", format!("no community {code:?}"))
-                })?;
-                if !ctx.scope.includes_community(&c.id) && f.communities.is_some() {
-                    return Err(ApiError::Forbidden(format!(
-                        "community {code} is not in your scope"
-                    )));
-                }
-                f.communities = Some(vec![c.id]);
-                f.or_person = None;
-            }
-            if let Some(code) = &q.category {
-                let c = store::category_by_code(conn, code)?.ok_or_else(|| {
-                    ApiError::bad_field("category", format!("no category {code:?}"))
-                })?;
-                f.category_id = Some(c.id);
-            }
-            let rows = workflow::list_cases(conn, &f, after, limit)?;
-            let next = (i64::try_from(rows.len()).unwrap_or(0) == limit)
-                .then(|| rows.last().map(|r| format!("{}_{}", r.created_at, r.id)))
-                .flatten();
+            let (rows, next) = cases::list(conn, &ctx, &query, Utc::now())?;
             let items = rows
                 .iter()
                 .map(|c| CaseListItem {
                     case: changes::case_payload(c),
                     clock: clock(c, ctx.policy.follow_up_days),
                 })
-                .filter(|i| q.overdue.is_none_or(|want| i.clock.overdue == want))
                 .collect();
             Ok(CaseList { items, next })
         })

@@ -216,7 +216,7 @@ pub struct MonthlyQuery {
 }
 
 /// The report of the asked month and place, within the caller's scope.
-async fn monthly_report(
+pub(crate) async fn monthly_report(
     state: &web::Data<AppState>,
     user: AuthUser,
     q: MonthlyQuery,
@@ -289,5 +289,9 @@ pub async fn print_monthly_report(
     let (report, district) = monthly_report(&state, user, query.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            crate::http::report_page::content_security_policy(),
+        ))
         .body(crate::http::report_page::render(&report, &district)))
 }

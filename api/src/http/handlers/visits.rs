@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::auth::AuthUser;
 use crate::commands::visits::{self, VisitView};
-use crate::db::{DbConn, store};
+use crate::db::DbConn;
 use crate::http::extract::{Json, Query};
 use crate::http::handlers::cases::{ctx, run};
 use crate::infra::error::{ApiError, ApiResult};
@@ -80,9 +80,6 @@ pub struct ComplianceQuery {
     pub officer_id: Option<String>,
 }
 
-/// Who sees which compliance rows: supervisors their streets' communities, admins all,
-/// officers and party members only themselves (asking for someone else is 403, not a
-/// silent answer about oneself).
 fn compliance_rows(
     conn: &mut DbConn,
     st: &AppState,
@@ -96,42 +93,13 @@ fn compliance_rows(
     } else {
         parse_week(q.week.as_deref(), tz)?
     };
-    let (mut only, officer) = match user.role {
-        Role::Admin => (None, q.officer_id.clone()),
-        Role::Supervisor => match crate::commands::scope::scope_of(conn, user)? {
-            Scope::Communities(ids) => (Some(ids), q.officer_id.clone()),
-            _ => (Some(Vec::new()), None),
-        },
-        Role::Officer | Role::PartyMember => match q.officer_id.as_deref() {
-            Some(other) if other != user.id => {
-                return Err(ApiError::Forbidden(
-                    "you see only your own compliance; leave officer_id out or give your own id"
-                        .into(),
-                ));
-            }
-            _ => (None, Some(user.id.clone())),
-        },
-        other => {
-            return Err(ApiError::Forbidden(format!(
-                "the {other} role has no visit compliance to see"
-            )));
-        }
-    };
-    if let Some(code) = q.community_code.as_deref() {
-        let c = store::community_by_code(conn, code)?
-            .ok_or_else(|| ApiError::bad_field("community_code", "no such community"))?;
-        if only.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
-            return Ok(Vec::new());
-        }
-        only = Some(vec![c.id]);
-    }
-    let mut rows = visits::compliance(
+    let mut rows = visits::compliance_in_scope(
         conn,
-        week,
-        tz,
         &st.cfg.compliance,
-        only.as_deref(),
-        officer.as_deref(),
+        user,
+        week,
+        q.community_code.as_deref(),
+        q.officer_id.as_deref(),
     )?;
     if at_risk_only {
         rows.retain(|r| !r.compliant);
