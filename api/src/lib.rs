@@ -93,6 +93,7 @@ impl Application {
             blob_staging: Arc::new(infra::blobs::Staging::new(cfg.blob_dir.join("uploads"))),
             storage: infra::storage::StorageHealth::new(watched_dirs(&cfg), cfg.min_free_bytes),
             pool,
+            route_templates: console::all_routes().map(|(_, path)| *path).collect(),
             cfg,
         });
         let app_state = state.clone();

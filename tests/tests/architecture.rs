@@ -17,6 +17,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("sync", 3),
     ("http", 4),
     ("jobs", 4),
+    ("console", 5),
     ("cli", 5),
 ];
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use patrol_api::http::routes::all_routes;
+use patrol_api::console::all_routes;
 use patrol_tests::{Contract, TestApp, on_both_backends};
 
 #[test]

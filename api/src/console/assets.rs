@@ -7,7 +7,6 @@ use std::sync::LazyLock;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::page::PageError;
 use crate::infra::error::ApiError;
 
 struct Asset {
@@ -51,7 +50,7 @@ pub fn url(name: &str) -> String {
 pub async fn get_asset(
     req: HttpRequest,
     name: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
+) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
     let (i, asset) = ASSETS
         .iter()

@@ -12,8 +12,9 @@ use patrol_domain::role::Role;
 use patrol_sync::protocol::CaseTransitionArgs;
 use serde::Deserialize;
 
+use super::error::PageError;
 use super::local;
-use super::page::{self, PageError, Section, csrf_field, see_other, words};
+use super::page::{self, Section, csrf_field, see_other, words};
 use super::session::Viewer;
 use crate::commands::cases::{self, CaseQuery};
 use crate::commands::context::Ctx;
@@ -211,7 +212,12 @@ pub async fn board(
         }
         @if let Some(href) = next_link { p { a href=(href) { (w.common.next_page) } } }
     };
-    Ok(page::page(&viewer, w.cases.title, Section::Cases, body))
+    Ok(page::page(
+        viewer.chrome(),
+        w.cases.title,
+        Section::Cases,
+        body,
+    ))
 }
 
 fn status_words(s: &str) -> &str {
@@ -368,7 +374,7 @@ pub async fn case_page(
             }
         }
     };
-    Ok(page::page(&viewer, &title, Section::Cases, body))
+    Ok(page::page(viewer.chrome(), &title, Section::Cases, body))
 }
 
 /// The form of one workflow step, with the fields the step needs.
@@ -377,8 +383,8 @@ fn action_form(viewer: &Viewer, c: &CaseRow, name: &str, p: &CasePage) -> Markup
     let cw = &w.cases;
     let danger = matches!(name, "void" | "withdraw");
     html! {
-        form.action method="post" action={ "/console/cases/" (c.id) "/transitions" } data-command=(name) {
-            (csrf_field(viewer))
+        form.action method="post" action={ "/console/cases/" (c.id) "/transitions" } data-command=(name) hx-push-url="false" {
+            (csrf_field(viewer.csrf()))
             input type="hidden" name="command" value=(name);
             @match name {
                 "void" | "defer" => {

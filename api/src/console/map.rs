@@ -13,7 +13,8 @@ use patrol_domain::role::Scope;
 use patrol_domain::visit::week_of;
 use serde::Deserialize;
 
-use super::page::{self, PageError, Section, words};
+use super::error::PageError;
+use super::page::{self, Section, words};
 use super::session::Viewer;
 use crate::commands::cases::{self, CaseQuery};
 use crate::commands::context::Ctx;
@@ -235,6 +236,10 @@ fn legend(by: Colour) -> Markup {
                     " " (l)
                 }
             }
+            li {
+                svg viewBox="0 0 10 10" aria-hidden="true" { circle.case cx="5" cy="5" r="4" {} }
+                " " (words().map.open_cases_dots)
+            }
         }
     }
 }
@@ -274,9 +279,11 @@ pub async fn map(
             button type="submit" { (w.common.filter) }
         }
         (legend(by))
-        svg.map role="img" aria-label={ (w.map.title) " · " (by_label) }
+        // Not role="img": the communities inside are links.
+        svg.map aria-labelledby="map-title"
             viewBox={ "-5 -5 " (format!("{:.0} {:.0}", WIDTH + 10.0, frame.height + 10.0)) }
             xmlns="http://www.w3.org/2000/svg" {
+            title id="map-title" { (w.map.title) " · " (by_label) }
             @for a in &d.areas {
                 a href={ "/console/cases?open=true&community=" (a.code) }
                   aria-label={ (a.name) " · " (by_label) " " (figure(by, a)) } {
@@ -284,7 +291,8 @@ pub async fn map(
                         fill-rule="evenodd" d=(frame.path(&a.boundary)) {}
                 }
             }
-            g aria-label=(w.map.open_cases_dots) {
+            // The points repeat the table's counts; screen readers get the table.
+            g.cases aria-hidden="true" {
                 @for (lon, lat) in &d.points {
                     @let (x, y) = frame.xy(*lon, *lat);
                     circle.case cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="3" {}
@@ -317,5 +325,5 @@ pub async fn map(
             }
         } }
     };
-    Ok(page::page(&viewer, w.map.title, Section::Map, body))
+    Ok(page::page(viewer.chrome(), w.map.title, Section::Map, body))
 }

@@ -5,6 +5,7 @@
 
 pub mod assets;
 mod cases;
+mod error;
 pub mod i18n;
 mod map;
 mod page;
@@ -16,7 +17,8 @@ mod today;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-pub use page::{CSP, PageError};
+pub use error::PageError;
+pub use page::CSP;
 
 crate::http::routes::route_table! {
     CONSOLE_ROUTES, configure;
@@ -34,6 +36,11 @@ crate::http::routes::route_table! {
     get "/console/points/officers/{id}" => points::ledger;
     get "/console/report" => today::monthly_report;
     get "/console/assets/{name}" => assets::get_asset;
+}
+
+/// Every route the server has: the API's and the console's.
+pub fn all_routes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    crate::http::routes::ROUTES.iter().chain(CONSOLE_ROUTES)
 }
 
 /// A stored instant as the district reads it.

@@ -1,24 +1,34 @@
 //! The frame every console page shares: the HTML shell and navigation, the security
 //! headers, form reading, and errors as pages.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
 use maud::{DOCTYPE, Markup, html};
-use patrol_domain::DomainError;
 use serde::de::DeserializeOwned;
 
 use super::assets;
 use super::i18n::{Messages, ZH_CN};
-use super::session::{CSRF_FIELD, Viewer};
-use crate::db::StoreError;
 use crate::infra::error::ApiError;
+
+/// The hidden field of every form that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+
+/// What the frame shows of the signed-in person.
+#[derive(Debug, Clone, Copy)]
+pub struct Chrome<'a> {
+    pub name: &'a str,
+    /// The session's CSRF token, for the sign-out form.
+    pub csrf: &'a str,
+}
 
 /// Only the console's own scripts and styles; no inline script, no framing, forms post
 /// only back here.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
+
+const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"responseHandling":[{"code":"204","swap":false},{"code":"...","swap":true,"error":false}]}"#;
 
 /// The catalogue pages speak.
 pub fn words() -> &'static Messages {
@@ -35,79 +45,6 @@ pub enum Section {
     None,
 }
 
-/// Why a console request failed, shown as a page.
-#[derive(Debug, thiserror::Error)]
-pub enum PageError {
-    /// No live session: go and sign in.
-    #[error("sign in first")]
-    SignIn,
-    /// A form without this session's token.
-    #[error("the form's CSRF token is missing or wrong")]
-    Csrf,
-    #[error(transparent)]
-    Api(#[from] ApiError),
-}
-
-impl From<StoreError> for PageError {
-    fn from(e: StoreError) -> Self {
-        PageError::Api(e.into())
-    }
-}
-
-impl From<DomainError> for PageError {
-    fn from(e: DomainError) -> Self {
-        PageError::Api(e.into())
-    }
-}
-
-impl ResponseError for PageError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            PageError::SignIn => StatusCode::SEE_OTHER,
-            PageError::Csrf => StatusCode::FORBIDDEN,
-            PageError::Api(e) => e.status_code(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let w = words();
-        let status = self.status_code();
-        let (title, detail) = match self {
-            PageError::SignIn => {
-                return HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, "/console/sign-in"))
-                    .finish();
-            }
-            PageError::Csrf => (w.errors.forbidden, w.errors.csrf.to_owned()),
-            PageError::Api(e) => {
-                // The API's own answer logs server faults with their cause.
-                let _ = e.error_response();
-                let title = match status.as_u16() {
-                    400 | 422 => w.errors.bad_request,
-                    401 | 403 => w.errors.forbidden,
-                    404 => w.errors.not_found,
-                    409 => w.errors.conflict,
-                    429 => w.errors.too_many,
-                    503 => w.errors.unavailable,
-                    _ => w.errors.internal,
-                };
-                let detail = if status.is_server_error() {
-                    String::new()
-                } else {
-                    e.to_string()
-                };
-                (title, detail)
-            }
-        };
-        let body = html! {
-            h1 { (title) }
-            @if !detail.is_empty() { p.detail { (detail) } }
-            p { a href="/console/today" { (w.errors.back) } }
-        };
-        respond(status, &shell(w, None, title, Section::None, body))
-    }
-}
-
 /// An HTML answer with the console's headers: its CSP, and never cached (pages carry
 /// personal data and CSRF tokens).
 pub fn respond(status: StatusCode, page: &Markup) -> HttpResponse {
@@ -122,7 +59,7 @@ pub fn respond(status: StatusCode, page: &Markup) -> HttpResponse {
 }
 
 /// A page for a signed-in viewer.
-pub fn page(viewer: &Viewer, title: &str, section: Section, body: Markup) -> HttpResponse {
+pub fn page(viewer: Chrome<'_>, title: &str, section: Section, body: Markup) -> HttpResponse {
     respond(
         StatusCode::OK,
         &shell(words(), Some(viewer), title, section, body),
@@ -137,23 +74,21 @@ pub fn see_other(location: &str) -> HttpResponse {
 }
 
 /// The hidden CSRF field of a form.
-pub fn csrf_field(viewer: &Viewer) -> Markup {
-    html! { input type="hidden" name=(CSRF_FIELD) value=(viewer.csrf()); }
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
 }
 
 /// Reads a urlencoded form; a malformed one is a 400 naming what was wrong.
-pub fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
-    serde_urlencoded::from_bytes(body).map_err(|e| {
-        PageError::Api(ApiError::BadRequest {
-            field: None,
-            detail: format!("the form could not be read: {e}"),
-        })
+pub fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_urlencoded::from_bytes(body).map_err(|e| ApiError::BadRequest {
+        field: None,
+        detail: format!("the form could not be read: {e}"),
     })
 }
 
 pub(super) fn shell(
     w: &Messages,
-    viewer: Option<&Viewer>,
+    viewer: Option<Chrome<'_>>,
     title: &str,
     section: Section,
     body: Markup,
@@ -170,8 +105,9 @@ pub(super) fn shell(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                // htmx must not inject its own <style>: the CSP allows none inline.
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
+                // htmx must not inject its own <style> (the CSP allows none inline), and
+                // must show refusals (4xx/5xx pages) as it shows any other page.
+                meta name="htmx-config" content=(HTMX_CONFIG);
                 title { (title) " · " (w.product) }
                 link rel="stylesheet" href=(assets::url("console.css"));
                 script src=(assets::url("htmx.min.js")) defer {}
@@ -194,9 +130,9 @@ pub(super) fn shell(
                                 li { a href="/console/report" { (w.nav.report) } }
                             }
                         }
-                        form.signout method="post" action="/console/sign-out" {
-                            (csrf_field(v))
-                            span.who { (w.common.signed_in_as) "：" (v.display_name) }
+                        form.signout method="post" action="/console/sign-out" hx-boost="false" {
+                            (csrf_field(v.csrf))
+                            span.who { (w.common.signed_in_as) "：" (v.name) }
                             button type="submit" { (w.nav.sign_out) }
                         }
                     }

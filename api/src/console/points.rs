@@ -9,8 +9,9 @@ use maud::html;
 use patrol_domain::role::Role;
 use serde::Deserialize;
 
+use super::error::PageError;
 use super::local;
-use super::page::{self, PageError, Section, csrf_field, see_other, words};
+use super::page::{self, Section, csrf_field, see_other, words};
 use super::session::Viewer;
 use crate::commands::audit::{self, ClaimFilter, LedgerFilter, PageStart};
 use crate::commands::context::Ctx;
@@ -69,6 +70,7 @@ pub async fn queue(
     let body = html! {
         h1 { (w.points.title) }
         h2 { (w.points.queue) }
+        p.muted { (w.points.reason_needed) }
         @if page_of.items.is_empty() {
             p.muted { (w.points.queue_empty) }
         } @else {
@@ -99,15 +101,20 @@ pub async fn queue(
             p { a href={ "/console/points?after=" (n) } { (w.common.next_page) } }
         }
     };
-    Ok(page::page(&viewer, w.points.title, Section::Points, body))
+    Ok(page::page(
+        viewer.chrome(),
+        w.points.title,
+        Section::Points,
+        body,
+    ))
 }
 
 fn decide_form(viewer: &Viewer, c: &ClaimRow) -> maud::Markup {
     let w = words();
     html! {
-        form.inline method="post" action={ "/console/points/claims/" (c.id) "/decide" } {
-            (csrf_field(viewer))
-            label { span.muted { (w.points.reason) } input name="reason" aria-label=(w.points.reason); }
+        form.inline method="post" action={ "/console/points/claims/" (c.id) "/decide" } hx-push-url="false" {
+            (csrf_field(viewer.csrf()))
+            label { span.muted { (w.points.reason) } input name="reason" required aria-label=(w.points.reason); }
             button type="submit" name="decision" value="approve" { (w.points.approve) }
             button.danger type="submit" name="decision" value="reject" { (w.points.reject) }
         }
@@ -262,5 +269,5 @@ pub async fn ledger(
             } }
         }
     };
-    Ok(page::page(&viewer, &title, Section::Points, body))
+    Ok(page::page(viewer.chrome(), &title, Section::Points, body))
 }

@@ -16,7 +16,9 @@ use hmac::{Hmac, Mac};
 use patrol_domain::role::Role;
 use sha2::Sha256;
 
-use super::page::PageError;
+use super::error::PageError;
+pub use super::page::CSRF_FIELD;
+use super::page::Chrome;
 use crate::auth::{AuthUser, random_token, sha256_hex};
 use crate::db::ids::now_ms;
 use crate::db::store;
@@ -27,8 +29,6 @@ use crate::infra::state::AppState;
 pub const SESSION_COOKIE: &str = "patrol_console";
 /// The double-submit cookie of the sign-in form.
 pub const FORM_COOKIE: &str = "patrol_console_form";
-/// The hidden field of every form.
-pub const CSRF_FIELD: &str = "csrf";
 
 /// The person a console request is for.
 #[derive(Debug, Clone)]
@@ -44,6 +44,14 @@ impl Viewer {
     /// The token this session's forms carry.
     pub fn csrf(&self) -> &str {
         &self.csrf
+    }
+
+    /// What the page frame shows of this person.
+    pub fn chrome(&self) -> Chrome<'_> {
+        Chrome {
+            name: &self.display_name,
+            csrf: &self.csrf,
+        }
     }
 
     /// Refuses a form whose token is not this session's.

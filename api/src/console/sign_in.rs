@@ -6,7 +6,8 @@ use maud::html;
 use patrol_domain::role::Role;
 use serde::Deserialize;
 
-use super::page::{self, PageError, Section, see_other, words};
+use super::error::PageError;
+use super::page::{self, Section, see_other, words};
 use super::session::{self, FORM_COOKIE, SESSION_COOKIE, Viewer};
 use crate::auth::session as auth_session;
 use crate::http::handlers::auth::client_address;

@@ -13,7 +13,8 @@ use patrol_domain::visit::week_of;
 use patrol_domain::whistle::WhistleStatus;
 use serde::Deserialize;
 
-use super::page::{self, PageError, Section, words};
+use super::error::PageError;
+use super::page::{self, Section, words};
 use super::session::Viewer;
 use super::{local, minutes_until};
 use crate::commands::audit::{self, ClaimFilter, PageStart};
@@ -242,7 +243,12 @@ pub async fn today(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpRes
             }
         }
     };
-    Ok(page::page(&viewer, w.today.title, Section::Today, body))
+    Ok(page::page(
+        viewer.chrome(),
+        w.today.title,
+        Section::Today,
+        body,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,6 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::http::routes::all_routes;
 use crate::infra::error::ApiError;
 use crate::infra::state::AppState;
 
@@ -96,12 +95,12 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
-/// The label of a request's route: a template of the route table, or `unmatched`. Never
-/// the raw path, which would make one series per id or per probe.
-fn route_label(pattern: Option<String>) -> &'static str {
+/// The label of a request's route: a template of the server's route tables, or
+/// `unmatched`. Never the raw path, which would make one series per id or per probe.
+fn route_label(templates: &[&'static str], pattern: Option<String>) -> &'static str {
     pattern
-        .and_then(|p| all_routes().find(|(_, path)| *path == p))
-        .map_or("unmatched", |(_, path)| path)
+        .and_then(|p| templates.iter().find(|t| **t == p))
+        .map_or("unmatched", |t| t)
 }
 
 /// Middleware: counts and times every request by method and route template, both from
@@ -115,7 +114,7 @@ pub async fn track(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
     if let Some(state) = state {
-        let route = route_label(res.request().match_pattern());
+        let route = route_label(&state.route_templates, res.request().match_pattern());
         let status = res.status().as_u16().to_string();
         state
             .metrics

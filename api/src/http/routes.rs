@@ -24,24 +24,25 @@ macro_rules! route_table {
             paths.sort_unstable();
             paths.dedup();
             for path in paths {
-                cfg.service(
-                    actix_web::web::resource(path).to($crate::http::routes::method_not_allowed),
-                );
+                cfg.service(actix_web::web::resource(path).to(
+                    |req: actix_web::HttpRequest| async move {
+                        $crate::http::routes::method_not_allowed(&req, $table)
+                    },
+                ));
             }
         }
     };
 }
 pub(crate) use route_table;
 
-/// Every route the server has: the API's and the console's.
-pub fn all_routes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
-    ROUTES.iter().chain(crate::console::CONSOLE_ROUTES)
-}
-
-/// A known path asked with a method it does not have.
-pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+/// A known path of `table` asked with a method it does not have: 405 naming the ones it has.
+pub fn method_not_allowed(
+    req: &HttpRequest,
+    table: &[(&str, &str)],
+) -> Result<HttpResponse, ApiError> {
     let pattern = req.match_pattern().unwrap_or_default();
-    let allow: Vec<String> = all_routes()
+    let allow: Vec<String> = table
+        .iter()
         .filter(|(_, path)| *path == pattern)
         .map(|(method, _)| method.to_uppercase())
         .collect();

@@ -36,6 +36,8 @@ pub struct AppState {
     pub blob_staging: Arc<Staging>,
     /// Whether this server's storage takes writes (readiness).
     pub storage: StorageHealth,
+    /// Every route template the server registers: the closed set metrics label by.
+    pub route_templates: Vec<&'static str>,
 }
 
 impl AppState {
