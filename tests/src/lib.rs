@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod bulk;
 pub mod contract;
 pub mod device;
 pub mod fixture;

@@ -502,3 +502,87 @@ async fn a_street_leader_works_the_console_in_chromium_on_sqlite() {
 async fn a_street_leader_works_the_console_in_chromium_on_postgres() {
     walk(Backend::Postgres).await;
 }
+
+/// The sign-in form's token, from the form page: (cookie header, token).
+async fn sign_in_form(app: &TestApp, https: bool) -> (String, String, String) {
+    let mut req = app.get("/console/sign-in");
+    if https {
+        req = req.header("x-forwarded-proto", "https");
+    }
+    let res = req.send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let set = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("patrol_console_form="))
+        .expect("the form sets its token cookie");
+    let pair = set.split(';').next().unwrap().to_owned();
+    let token = pair.trim_start_matches("patrol_console_form=").to_owned();
+    (pair, token, set)
+}
+
+async fn post_sign_in(app: &TestApp, cookie: &str, body: String, https: bool) -> patrol_tests::Res {
+    let mut req = app
+        .post("/console/sign-in")
+        .header("cookie", cookie)
+        .raw("application/x-www-form-urlencoded", body);
+    if https {
+        req = req.header("x-forwarded-proto", "https");
+    }
+    req.send().await
+}
+
+fn form_body(login: &str, password: &str, csrf: Option<&str>) -> String {
+    let mut f = form_urlencoded::Serializer::new(String::new());
+    f.append_pair("login", login)
+        .append_pair("password", password);
+    if let Some(t) = csrf {
+        f.append_pair("csrf", t);
+    }
+    f.finish()
+}
+
+/// Sign-in over plain HTTP (no browser): strict, HTTP-only cookies that are `Secure`
+/// behind HTTPS, the double-submit token required, the API's rate limit on guessing.
+async fn sign_in_is_guarded(app: TestApp) {
+    app.seed_fixture().await;
+    let (pair, token, set) = sign_in_form(&app, true).await;
+    for attr in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/console"] {
+        assert!(set.contains(attr), "{attr} missing: {set}");
+    }
+    let (_, _, plain) = sign_in_form(&app, false).await;
+    assert!(
+        !plain.contains("Secure"),
+        "plain HTTP cannot keep a Secure cookie: {plain}"
+    );
+
+    let login = patrol_tests::fixture::login_for("supervisor");
+    let res = post_sign_in(&app, &pair, form_body(login, "wrong", None), true).await;
+    assert_eq!(res.status, 403, "no token: {}", res.text);
+    let res = post_sign_in(
+        &app,
+        &pair,
+        form_body(login, "wrong", Some("x".repeat(43).as_str())),
+        true,
+    )
+    .await;
+    assert_eq!(res.status, 403, "a token that is not the cookie's");
+    let res = post_sign_in(&app, &pair, form_body(login, "wrong", Some(&token)), true).await;
+    assert_eq!(res.status, 401, "{}", res.text);
+    assert!(res.text.contains("账号或密码错误"));
+    // The API's per-account limit (20 in tests) holds on this form too.
+    let mut limited = false;
+    for _ in 0..25 {
+        let res = post_sign_in(&app, &pair, form_body(login, "wrong", Some(&token)), true).await;
+        if res.status == 429 {
+            limited = true;
+            break;
+        }
+        assert_eq!(res.status, 401);
+    }
+    assert!(limited, "sign-in guesses are rate limited");
+}
+
+patrol_tests::on_both_backends!(sign_in_is_guarded);
