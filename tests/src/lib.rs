@@ -245,7 +245,11 @@ impl TestApp {
         let server = tokio::spawn(app.run());
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            // Redirects are answers the contract documents: the client sees them.
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
             codes,
             contract: Contract::shared(),
             backend,
@@ -433,6 +437,92 @@ impl<'a> Req<'a> {
             body,
             text,
         }
+    }
+}
+
+/// A console session opened over HTTP as a browser opens one: the session cookie and
+/// the CSRF token its pages' forms carry.
+pub struct ConsoleSession {
+    /// `patrol_console=…`, for a `cookie` header.
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// The sign-in form as served: its double-submit cookie pair (`patrol_console_form=…`),
+/// the token the form carries, and the whole `set-cookie` line.
+pub struct ConsoleForm {
+    pub cookie: String,
+    pub token: String,
+    pub set_cookie: String,
+}
+
+fn set_cookie(res: &Res, name: &str) -> String {
+    res.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set: {:?}", res.headers))
+        .to_owned()
+}
+
+impl TestApp {
+    /// Fetches the console's sign-in form (`https`: as if behind a TLS proxy).
+    pub async fn console_form(&self, https: bool) -> ConsoleForm {
+        let mut req = self.get("/console/sign-in");
+        if https {
+            req = req.header("x-forwarded-proto", "https");
+        }
+        let res = req.send().await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let set_cookie = set_cookie(&res, "patrol_console_form");
+        let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+        let token = cookie.trim_start_matches("patrol_console_form=").to_owned();
+        ConsoleForm {
+            cookie,
+            token,
+            set_cookie,
+        }
+    }
+
+    /// Signs in to the console and reads the CSRF token from the page it lands on.
+    pub async fn console_sign_in(&self, login: &str, password: &str) -> ConsoleSession {
+        let form = self.console_form(false).await;
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("login", login)
+            .append_pair("password", password)
+            .append_pair("csrf", &form.token)
+            .finish();
+        let res = self
+            .post("/console/sign-in")
+            .header("cookie", &form.cookie)
+            .raw("application/x-www-form-urlencoded", body)
+            .send()
+            .await;
+        assert_eq!(res.status, 303, "console sign-in: {}", res.text);
+        let cookie = set_cookie(&res, "patrol_console")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let page = self
+            .get("/console/today")
+            .header("cookie", &cookie)
+            .send()
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let marker = "name=\"csrf\" value=\"";
+        let at = page
+            .text
+            .find(marker)
+            .expect("the page carries a CSRF token")
+            + marker.len();
+        let csrf = page.text[at..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        ConsoleSession { cookie, csrf }
     }
 }
 

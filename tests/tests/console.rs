@@ -448,6 +448,48 @@ async fn walk(backend: Backend) {
         "the report's stylesheet applies under its CSP"
     );
 
+    // Whistles: one raised by community staff is on the board.
+    let staff = app.login("staff01", password(&logins, "staff01")).await;
+    let raised = app
+        .post("/api/v1/whistles")
+        .token(&staff)
+        .json(json!({
+            "whistle_id": uuid::Uuid::now_v7().to_string(),
+            "community_code": "630102-01-01",
+            "title": "楼道堆物需要清理",
+            "description": "请城管协助",
+        }))
+        .send()
+        .await;
+    assert_eq!(raised.status, 201, "{}", raised.text);
+    let whistle = raised.body["id"].as_str().unwrap().to_owned();
+    c.goto(&format!("{base}/console/whistles")).await.unwrap();
+    until(
+        &c,
+        &format!("document.querySelector(\"tr[data-whistle-id='{whistle}']\")"),
+    )
+    .await;
+    check_page(&c, &name("whistles"), &mut violations).await;
+
+    // Compliance: this week's column holds exactly the API's rows for the leader.
+    let rows = app.get("/api/v1/compliance").token(&leader).send().await;
+    let rows = rows.body.as_array().unwrap().clone();
+    assert!(!rows.is_empty(), "the demo's pairings owe visits this week");
+    let week = rows[0]["week"].as_str().unwrap().to_owned();
+    c.goto(&format!("{base}/console/visits")).await.unwrap();
+    until(&c, "document.querySelector('table.grid')").await;
+    let cells = c
+        .execute(
+            &format!(
+                "return document.querySelectorAll(\"table.grid td[data-week='{week}']\").length;"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cells.as_u64(), Some(rows.len() as u64), "week {week}");
+    check_page(&c, &name("visits"), &mut violations).await;
+
     // Signing out ends the session on the server: the old cookie no longer opens pages.
     c.goto(&format!("{base}/console/today")).await.unwrap();
     c.find(Locator::Css("form.signout button"))
@@ -462,13 +504,8 @@ async fn walk(backend: Backend) {
         .header("cookie", &format!("patrol_console={}", cookie.value()))
         .send()
         .await;
-    // (The test client follows the redirect.)
-    assert_eq!(res.status, 200);
-    assert!(
-        res.text.contains("action=\"/console/sign-in\"") && !res.text.contains("signout"),
-        "a revoked session goes to sign-in: {}",
-        res.text
-    );
+    assert_eq!(res.status, 303, "a revoked session goes to sign-in: {}", res.text);
+    assert_eq!(res.header("location"), Some("/console/sign-in"));
     c.close().await.unwrap();
 
     // An admin's map has all 35 communities, on a phone-sized screen.
@@ -503,26 +540,6 @@ async fn a_street_leader_works_the_console_in_chromium_on_postgres() {
     walk(Backend::Postgres).await;
 }
 
-/// The sign-in form's token, from the form page: (cookie header, token).
-async fn sign_in_form(app: &TestApp, https: bool) -> (String, String, String) {
-    let mut req = app.get("/console/sign-in");
-    if https {
-        req = req.header("x-forwarded-proto", "https");
-    }
-    let res = req.send().await;
-    assert_eq!(res.status, 200, "{}", res.text);
-    let set = res
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("patrol_console_form="))
-        .expect("the form sets its token cookie");
-    let pair = set.split(';').next().unwrap().to_owned();
-    let token = pair.trim_start_matches("patrol_console_form=").to_owned();
-    (pair, token, set)
-}
-
 async fn post_sign_in(app: &TestApp, cookie: &str, body: String, https: bool) -> patrol_tests::Res {
     let mut req = app
         .post("/console/sign-in")
@@ -548,11 +565,12 @@ fn form_body(login: &str, password: &str, csrf: Option<&str>) -> String {
 /// behind HTTPS, the double-submit token required, the API's rate limit on guessing.
 async fn sign_in_is_guarded(app: TestApp) {
     app.seed_fixture().await;
-    let (pair, token, set) = sign_in_form(&app, true).await;
+    let form = app.console_form(true).await;
+    let (pair, token, set) = (form.cookie, form.token, form.set_cookie);
     for attr in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/console"] {
         assert!(set.contains(attr), "{attr} missing: {set}");
     }
-    let (_, _, plain) = sign_in_form(&app, false).await;
+    let plain = app.console_form(false).await.set_cookie;
     assert!(
         !plain.contains("Secure"),
         "plain HTTP cannot keep a Secure cookie: {plain}"

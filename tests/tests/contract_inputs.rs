@@ -643,6 +643,13 @@ async fn every_declared_input_rule_is_refused_by_the_server(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    // The console's pages take a session cookie, not a bearer token.
+    let console = app
+        .console_sign_in(
+            patrol_tests::fixture::login_for("admin"),
+            patrol_tests::fixture::PASSWORD,
+        )
+        .await;
     let contract = Contract::shared();
     let mut refused = 0;
     let mut failures = Vec::new();
@@ -708,11 +715,29 @@ async fn every_declared_input_rule_is_refused_by_the_server(app: TestApp) {
                 }
                 let method = reqwest::Method::from_bytes(op.method.as_bytes()).unwrap();
                 let mut req = app.req(method, &url_path);
-                if !role.is_empty() {
-                    req = req.token(&tokens[role]);
-                }
-                if let Some(b) = body.or_else(|| op.body.as_ref().map(|_| json!({}))) {
-                    req = req.json(b);
+                if op.path.starts_with("/console/") {
+                    // A form that is whole but for the input under test.
+                    req = req.header("cookie", &console.cookie);
+                    if op.method == "POST" {
+                        let mut form = form_urlencoded::Serializer::new(String::new());
+                        form.append_pair("csrf", &console.csrf);
+                        match op.id.as_str() {
+                            "console_transition_case" => form.append_pair("command", "accept"),
+                            "console_decide_points_claim" => {
+                                form.append_pair("decision", "approve")
+                            }
+                            _ => &mut form,
+                        };
+                        let form = form.finish();
+                        req = req.raw("application/x-www-form-urlencoded", form);
+                    }
+                } else {
+                    if !role.is_empty() {
+                        req = req.token(&tokens[role]);
+                    }
+                    if let Some(b) = body.or_else(|| op.body.as_ref().map(|_| json!({}))) {
+                        req = req.json(b);
+                    }
                 }
                 let res = req.send().await;
                 let what = format!("{} ({rule} broken with {bad})", input.where_(&op.id));

@@ -18,6 +18,8 @@ pub struct Messages {
     pub cases: Cases,
     pub points: Points,
     pub map: Map,
+    pub visits: Visits,
+    pub whistles: Whistles,
     pub errors: Errors,
 }
 
@@ -27,6 +29,8 @@ pub struct Nav {
     pub map: &'static str,
     pub cases: &'static str,
     pub points: &'static str,
+    pub visits: &'static str,
+    pub whistles: &'static str,
     pub report: &'static str,
     pub sign_out: &'static str,
     pub main_menu: &'static str,
@@ -180,6 +184,40 @@ pub struct Map {
 }
 
 #[derive(Debug, Serialize)]
+pub struct Visits {
+    pub title: &'static str,
+    pub grid: &'static str,
+    pub officer: &'static str,
+    pub community: &'static str,
+    pub week: &'static str,
+    pub compliant: &'static str,
+    pub short: &'static str,
+    pub unverified: &'static str,
+    pub started_at: &'static str,
+    pub reasons: &'static str,
+    pub purpose: &'static str,
+    pub none_unverified: &'static str,
+    /// Reason codes of a visit that did not count, as people read them.
+    pub reason_not_verified: &'static str,
+    pub reason_too_close: &'static str,
+    pub reason_overlaps: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Whistles {
+    pub title: &'static str,
+    pub status: &'static str,
+    pub whistle: &'static str,
+    pub community: &'static str,
+    pub raised_at: &'static str,
+    pub take_due: &'static str,
+    pub taken_at: &'static str,
+    pub taken_late: &'static str,
+    pub rating: &'static str,
+    pub none: &'static str,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Errors {
     pub bad_request: &'static str,
     pub forbidden: &'static str,
@@ -207,6 +245,29 @@ impl Messages {
             CaseStatus::Deferred => "缓办",
             CaseStatus::Duplicate => "重复案件",
             CaseStatus::Withdrawn => "已撤回",
+        }
+    }
+
+    /// A whistle's status as people say it.
+    pub fn whistle_status(&self, s: patrol_domain::whistle::WhistleStatus) -> &'static str {
+        use patrol_domain::whistle::WhistleStatus as W;
+        match s {
+            W::PendingSignOff => "待社区书记签发",
+            W::Declined => "未签发",
+            W::Raised => "待接单",
+            W::Taken => "已接单",
+            W::Rated => "已评价",
+            W::Withdrawn => "已撤回",
+        }
+    }
+
+    /// Why a visit did not count, by its reason code.
+    pub fn visit_reason<'a>(&self, code: &'a str) -> &'a str {
+        match code {
+            "NOT_VERIFIED" => self.visits.reason_not_verified,
+            "TOO_CLOSE_TO_PREVIOUS" => self.visits.reason_too_close,
+            "OVERLAPS_PREVIOUS" => self.visits.reason_overlaps,
+            other => other,
         }
     }
 
@@ -245,6 +306,8 @@ pub static ZH_CN: Messages = Messages {
         map: "地图",
         cases: "案件",
         points: "积分审核",
+        visits: "进社区",
+        whistles: "吹哨",
         report: "月度报告",
         sign_out: "退出登录",
         main_menu: "主菜单",
@@ -379,6 +442,35 @@ pub static ZH_CN: Messages = Messages {
         legend: "图例",
         open_cases_dots: "在办案件位置",
         communities: "社区",
+    },
+    visits: Visits {
+        title: "进社区考勤",
+        grid: "每周两次进社区（人员 × 社区 × 周）",
+        officer: "人员",
+        community: "社区",
+        week: "周",
+        compliant: "达标",
+        short: "未达标",
+        unverified: "未通过核验的走访",
+        started_at: "开始时间",
+        reasons: "原因代码",
+        purpose: "事由",
+        none_unverified: "没有未通过核验的走访。",
+        reason_not_verified: "未通过核验",
+        reason_too_close: "与上次走访间隔过短",
+        reason_overlaps: "与上次走访时间重叠",
+    },
+    whistles: Whistles {
+        title: "吹哨看板",
+        status: "状态",
+        whistle: "吹哨事项",
+        community: "社区",
+        raised_at: "吹哨时间",
+        take_due: "接单时限",
+        taken_at: "接单时间",
+        taken_late: "超时接单",
+        rating: "社区评价",
+        none: "没有吹哨事项。",
     },
     errors: Errors {
         bad_request: "请求有误",

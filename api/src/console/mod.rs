@@ -13,6 +13,8 @@ mod points;
 mod session;
 mod sign_in;
 mod today;
+mod visits;
+mod whistles;
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -34,6 +36,8 @@ crate::http::routes::route_table! {
     get "/console/points" => points::queue;
     post "/console/points/claims/{id}/decide" => points::decide;
     get "/console/points/officers/{id}" => points::ledger;
+    get "/console/visits" => visits::compliance;
+    get "/console/whistles" => whistles::board;
     get "/console/report" => today::monthly_report;
     get "/console/assets/{name}" => assets::get_asset;
 }

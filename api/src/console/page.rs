@@ -42,6 +42,8 @@ pub enum Section {
     Map,
     Cases,
     Points,
+    Visits,
+    Whistles,
     None,
 }
 
@@ -98,6 +100,8 @@ pub(super) fn shell(
         (Section::Map, "/console/map", w.nav.map),
         (Section::Cases, "/console/cases", w.nav.cases),
         (Section::Points, "/console/points", w.nav.points),
+        (Section::Visits, "/console/visits", w.nav.visits),
+        (Section::Whistles, "/console/whistles", w.nav.whistles),
     ];
     html! {
         (DOCTYPE)

@@ -183,6 +183,9 @@ pub async fn ledger(
     let l = state
         .run_db(move |conn| -> ApiResult<Ledger> {
             let ctx = Ctx::for_user(conn, &st, &user)?;
+            let officer = store::user_by_id(conn, &officer_id)?
+                .ok_or_else(|| ApiError::NotFound(format!("officer {officer_id}")))?
+                .display_name;
             let f = LedgerFilter {
                 officer_id: Some(officer_id.clone()),
                 ..LedgerFilter::default()
@@ -212,9 +215,6 @@ pub async fn ledger(
                 (Some(key), true) => Some(points::signed_head(conn, key)?),
                 _ => None,
             };
-            let officer = store::user_by_id(conn, &officer_id)?
-                .map(|u| u.display_name)
-                .unwrap_or(officer_id);
             Ok(Ledger {
                 officer,
                 rows,
