@@ -102,6 +102,12 @@ async fn inside(app: &TestApp, token: &str, code: &str) -> (f64, f64) {
     )
 }
 
+/// When this ISO week began in the demo district's zone.
+fn week_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    let tz = chrono_tz::Asia::Shanghai;
+    patrol_domain::visit::week_of(now, tz).start_utc(tz)
+}
+
 async fn report_case(app: &TestApp, token: &str, at: (f64, f64), what: &str) -> String {
     let res = app
         .post("/api/v1/cases")
@@ -186,10 +192,9 @@ async fn walk(backend: Backend) {
     let officer = app.login("officer01", password(&logins, "officer01")).await;
     let other_street = app.login("officer11", password(&logins, "officer11")).await;
     let leader = app.login("leader1", password(&logins, "leader1")).await;
-    let officer_id = app.get("/api/v1/me").token(&officer).send().await.body["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let me = app.get("/api/v1/me").token(&officer).send().await;
+    let officer_id = me.body["user"]["id"].as_str().unwrap().to_owned();
+    let officer_name = me.body["user"]["display_name"].as_str().unwrap().to_owned();
     let here = inside(&app, &officer, "630102-01-01").await;
     let case_id = report_case(&app, &officer, here, "人行道上堆放建材，行人绕行").await;
     let there = inside(&app, &other_street, "630102-03-01").await;
@@ -490,6 +495,156 @@ async fn walk(backend: Backend) {
     assert_eq!(cells.as_u64(), Some(rows.len() as u64), "week {week}");
     check_page(&c, &name("visits"), &mut violations).await;
 
+    // A visit whose only fix lies far outside the community: flagged, drawn on the
+    // community's page and shown outside the boundary on its own page.
+    let now = chrono::Utc::now();
+    let start = (now - chrono::Duration::minutes(30)).max(week_start(now));
+    let end = start + chrono::Duration::minutes(10);
+    let res = app
+        .post("/api/v1/visits")
+        .token(&officer)
+        .json(json!({
+            "visit_id": uuid::Uuid::now_v7().to_string(),
+            "community_code": "630102-01-01",
+            "started_at": start.to_rfc3339(),
+            "ended_at": end.to_rfc3339(),
+            "fixes": [{"at": start.to_rfc3339(), "lat": here.0 + 0.2, "lon": here.1, "accuracy_m": 8.0}],
+            "photos": [format!("{:064x}", 7)],
+            "met": ["resident"],
+            "purpose": "入户走访",
+            "class_721": "service",
+        }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["status"], "flagged", "{}", res.text);
+    let visit = res.body["id"].as_str().unwrap().to_owned();
+    // The map's community is a link to the community's page.
+    c.goto(&format!("{base}/console/map")).await.unwrap();
+    c.find(Locator::Css("table.areas tr[data-code='630102-01-01'] a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &c,
+        "location.pathname === '/console/communities/630102-01-01'",
+    )
+    .await;
+    until(
+        &c,
+        &format!("document.querySelector(\"tr[data-visit-id='{visit}'] td.fix-flagged\")"),
+    )
+    .await;
+    let dots = c
+        .execute(
+            "return document.querySelectorAll('figure.small-map circle.fix-flagged').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(dots.as_u64().unwrap_or(0) >= 1, "the flagged fix is drawn");
+    let studio = c
+        .find(Locator::Css("#studio + dl"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        studio.contains(&officer_name),
+        "the paired officer is named: {studio}"
+    );
+    check_page(&c, &name("community"), &mut violations).await;
+    c.find(Locator::Css(&format!("tr[data-visit-id='{visit}'] a")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &c,
+        &format!("location.pathname === '/console/visits/{visit}'"),
+    )
+    .await;
+    let facts = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(facts.contains("定位在社区边界外"), "{facts}");
+    assert!(facts.contains("OUTSIDE_GEOFENCE"), "{facts}");
+    check_page(&c, &name("visit"), &mut violations).await;
+    // The diary: an entry the officer edits after the leader signed it off shows the
+    // edit as a diff, marked as made after sign-off.
+    let entry = uuid::Uuid::now_v7().to_string();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .to_string();
+    let write = |text: &'static str| json!({"entry_id": entry, "entry_date": today, "shift": "day", "body": text});
+    let res = app
+        .post("/api/v1/diary")
+        .token(&officer)
+        .json(write("巡查东关大街社区，发现占道经营"))
+        .send()
+        .await;
+    assert!(res.status < 300, "{}", res.text);
+    c.goto(&format!("{base}/console/diary/{entry}"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/sign-off'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(&c, "document.querySelector('section.version p.ok')").await;
+    let res = app
+        .post("/api/v1/diary")
+        .token(&officer)
+        .json(write("巡查东关大街社区，未发现问题"))
+        .send()
+        .await;
+    assert!(res.status < 300, "{}", res.text);
+    c.goto(&format!("{base}/console/diary/{entry}"))
+        .await
+        .unwrap();
+    until(
+        &c,
+        "document.querySelector('section.version[data-version=\"2\"] .after-sign-off')",
+    )
+    .await;
+    until(
+        &c,
+        "document.querySelector('p.diff ins') && document.querySelector('p.diff del')",
+    )
+    .await;
+    check_page(&c, &name("diary-entry"), &mut violations).await;
+    c.goto(&format!("{base}/console/diary")).await.unwrap();
+    until(
+        &c,
+        &format!("document.querySelector(\"tr[data-entry-id='{entry}']\")"),
+    )
+    .await;
+    check_page(&c, &name("diary"), &mut violations).await;
+    // Another street's community is not the leader's to open.
+    let res = app
+        .get("/console/communities/630102-03-01")
+        .header(
+            "cookie",
+            &format!(
+                "patrol_console={}",
+                c.get_named_cookie("patrol_console").await.unwrap().value()
+            ),
+        )
+        .send()
+        .await;
+    assert_eq!(res.status, 404, "{}", res.text);
+
     // Signing out ends the session on the server: the old cookie no longer opens pages.
     c.goto(&format!("{base}/console/today")).await.unwrap();
     c.find(Locator::Css("form.signout button"))
@@ -504,7 +659,11 @@ async fn walk(backend: Backend) {
         .header("cookie", &format!("patrol_console={}", cookie.value()))
         .send()
         .await;
-    assert_eq!(res.status, 303, "a revoked session goes to sign-in: {}", res.text);
+    assert_eq!(
+        res.status, 303,
+        "a revoked session goes to sign-in: {}",
+        res.text
+    );
     assert_eq!(res.header("location"), Some("/console/sign-in"));
     c.close().await.unwrap();
 

@@ -382,6 +382,8 @@ pub struct VisitFilter {
     pub officer_id: Option<String>,
     pub community_id: Option<String>,
     pub started: Period,
+    /// One visit, by id (the console's visit page), under the same scope.
+    pub id: Option<String>,
 }
 
 /// Visits, newest first.
@@ -430,6 +432,9 @@ pub fn visits(
     }
     if let Some(s) = &f.status {
         q = q.filter(visits::status.eq(s.clone()));
+    }
+    if let Some(id) = &f.id {
+        q = q.filter(visits::id.eq(id.clone()));
     }
     if let Some(t) = f.started.from {
         q = q.filter(visits::started_at.ge(t));

@@ -3,7 +3,9 @@
 use patrol_domain::role::{AssignmentKind, Role, Scope};
 
 use crate::auth::AuthUser;
+use crate::db::store::CommunityRow;
 use crate::db::{DbConn, StoreResult, store};
+use crate::infra::error::{ApiError, ApiResult};
 
 /// What `user` may see of the organisation right now.
 pub fn scope_of(conn: &mut DbConn, user: &AuthUser) -> StoreResult<Scope> {
@@ -39,4 +41,25 @@ pub fn covers_person(conn: &mut DbConn, scope: &Scope, user_id: &str) -> StoreRe
             .into_iter()
             .any(|a| a.kind != AssignmentKind::LeaderStreet.as_str() && ids.contains(&a.target_id)),
     })
+}
+
+/// Reads a community the caller may see, or 404.
+pub fn visible_community(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    code: &str,
+) -> ApiResult<CommunityRow> {
+    let row = store::community_by_code(conn, code)?;
+    let scope = scope_of(conn, user)?;
+    let visible = match (&row, user.role) {
+        (None, _) => false,
+        // Residents and departments see the organisation's shape (to report and route
+        // cases), never its people; the community itself is public.
+        (Some(_), Role::Resident | Role::Department) => true,
+        (Some(r), _) => scope.includes_community(&r.id),
+    };
+    match row {
+        Some(r) if visible => Ok(r),
+        _ => Err(ApiError::NotFound(format!("community {code}"))),
+    }
 }

@@ -186,29 +186,7 @@ pub async fn board(
         @if b.rows.is_empty() {
             p.muted { (w.cases.none_found) }
         } @else {
-            div.scroll { table.cases {
-                thead { tr {
-                    th scope="col" { (w.cases.reported_at) }
-                    th scope="col" { (w.cases.status) }
-                    th scope="col" { (w.cases.community) }
-                    th scope="col" { (w.cases.category) }
-                    th scope="col" { (w.cases.description) }
-                    th scope="col" { (w.common.overdue) }
-                } }
-                tbody {
-                    @for c in &b.rows {
-                        @let late = deadline::lateness(&cases::progress_of(c), now).any();
-                        tr data-case-id=(c.id) {
-                            td { a href={ "/console/cases/" (c.id) } { (local(c.created_at, b.tz)) } }
-                            td.status { (status_words(&c.status)) }
-                            td { (names.get(c.community_id.as_str()).copied().unwrap_or("")) }
-                            td { (categories.get(c.category_id.as_str()).copied().unwrap_or("")) }
-                            td { (short(&c.description)) }
-                            @if late { td.late { (w.common.overdue) } } @else { td { } }
-                        }
-                    }
-                }
-            } }
+            (case_table(&b.rows, &names, &categories, b.tz, now))
         }
         @if let Some(href) = next_link { p { a href=(href) { (w.common.next_page) } } }
     };
@@ -218,6 +196,42 @@ pub async fn board(
         Section::Cases,
         body,
     ))
+}
+
+/// Cases as the board lists them: a row each, linked to its page.
+pub(super) fn case_table(
+    rows: &[CaseRow],
+    names: &HashMap<&str, &str>,
+    categories: &HashMap<&str, &str>,
+    tz: chrono_tz::Tz,
+    now: chrono::DateTime<Utc>,
+) -> Markup {
+    let w = words();
+    html! {
+    div.scroll { table.cases {
+        thead { tr {
+            th scope="col" { (w.cases.reported_at) }
+            th scope="col" { (w.cases.status) }
+            th scope="col" { (w.cases.community) }
+            th scope="col" { (w.cases.category) }
+            th scope="col" { (w.cases.description) }
+            th scope="col" { (w.common.overdue) }
+        } }
+        tbody {
+            @for c in rows {
+                @let late = deadline::lateness(&cases::progress_of(c), now).any();
+                tr data-case-id=(c.id) {
+                    td { a href={ "/console/cases/" (c.id) } { (local(c.created_at, tz)) } }
+                    td.status { (status_words(&c.status)) }
+                    td { (names.get(c.community_id.as_str()).copied().unwrap_or("")) }
+                    td { (categories.get(c.category_id.as_str()).copied().unwrap_or("")) }
+                    td { (short(&c.description)) }
+                    @if late { td.late { (w.common.overdue) } } @else { td { } }
+                }
+            }
+        }
+    } }
+    }
 }
 
 fn status_words(s: &str) -> &str {

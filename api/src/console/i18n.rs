@@ -20,6 +20,8 @@ pub struct Messages {
     pub map: Map,
     pub visits: Visits,
     pub whistles: Whistles,
+    pub community: Community,
+    pub diary: Diary,
     pub errors: Errors,
 }
 
@@ -31,6 +33,7 @@ pub struct Nav {
     pub points: &'static str,
     pub visits: &'static str,
     pub whistles: &'static str,
+    pub diary: &'static str,
     pub report: &'static str,
     pub sign_out: &'static str,
     pub main_menu: &'static str,
@@ -201,6 +204,17 @@ pub struct Visits {
     pub reason_not_verified: &'static str,
     pub reason_too_close: &'static str,
     pub reason_overlaps: &'static str,
+    /// Verification flags of a visit (`VisitFlag`).
+    pub flag_outside_geofence: &'static str,
+    pub flag_low_accuracy: &'static str,
+    pub flag_mock_location: &'static str,
+    pub flag_future_time: &'static str,
+    pub flag_too_short: &'static str,
+    pub flag_impossible_travel: &'static str,
+    pub flag_duplicate_photo: &'static str,
+    pub flag_duplicate_visit: &'static str,
+    pub flag_not_assigned: &'static str,
+    pub flag_late_sync: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -218,6 +232,60 @@ pub struct Whistles {
 }
 
 #[derive(Debug, Serialize)]
+pub struct Community {
+    pub street: &'static str,
+    pub studio: &'static str,
+    pub hotline: &'static str,
+    pub officers: &'static str,
+    pub party_members: &'static str,
+    pub staff: &'static str,
+    pub phone: &'static str,
+    pub lists: &'static str,
+    pub duties: &'static str,
+    pub key_items: &'static str,
+    pub assist_items: &'static str,
+    pub personnel: &'static str,
+    pub week_visits: &'static str,
+    pub open_cases: &'static str,
+    pub all_cases: &'static str,
+    pub visit_status: &'static str,
+    pub boundary: &'static str,
+    pub visit: &'static str,
+    pub ended_at: &'static str,
+    pub fix: &'static str,
+    pub fix_inside: &'static str,
+    pub fix_outside: &'static str,
+    pub no_fix: &'static str,
+    pub met: &'static str,
+    pub notes: &'static str,
+    pub photos: &'static str,
+    pub accepted: &'static str,
+    pub verified: &'static str,
+    pub flagged: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Diary {
+    pub title: &'static str,
+    pub date: &'static str,
+    pub shift: &'static str,
+    pub author: &'static str,
+    pub body: &'static str,
+    pub version: &'static str,
+    pub current: &'static str,
+    pub signed_off: &'static str,
+    pub awaiting: &'static str,
+    pub only_unsigned: &'static str,
+    pub changed_after_sign_off: &'static str,
+    pub comments: &'static str,
+    pub sign_off: &'static str,
+    pub shift_day: &'static str,
+    pub shift_night: &'static str,
+    pub shift_overtime: &'static str,
+    pub shift_on_call: &'static str,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Errors {
     pub bad_request: &'static str,
     pub forbidden: &'static str,
@@ -231,6 +299,26 @@ pub struct Errors {
 }
 
 impl Messages {
+    /// A diary shift (`patrol_domain::diary::SHIFTS`) as people say it.
+    pub fn diary_shift<'a>(&self, s: &'a str) -> &'a str {
+        match s {
+            "day" => self.diary.shift_day,
+            "night" => self.diary.shift_night,
+            "overtime" => self.diary.shift_overtime,
+            "on_call" => self.diary.shift_on_call,
+            other => other,
+        }
+    }
+
+    /// A visit's verification status as people read it.
+    pub fn visit_status(&self, s: &str) -> &'static str {
+        match s {
+            "verified" => self.community.verified,
+            "accepted" => self.community.accepted,
+            _ => self.community.flagged,
+        }
+    }
+
     /// A case status as people say it.
     pub fn case_status(&self, s: CaseStatus) -> &'static str {
         match s {
@@ -267,6 +355,16 @@ impl Messages {
             "NOT_VERIFIED" => self.visits.reason_not_verified,
             "TOO_CLOSE_TO_PREVIOUS" => self.visits.reason_too_close,
             "OVERLAPS_PREVIOUS" => self.visits.reason_overlaps,
+            "OUTSIDE_GEOFENCE" => self.visits.flag_outside_geofence,
+            "LOW_ACCURACY" => self.visits.flag_low_accuracy,
+            "MOCK_LOCATION" => self.visits.flag_mock_location,
+            "FUTURE_TIME" => self.visits.flag_future_time,
+            "TOO_SHORT" => self.visits.flag_too_short,
+            "IMPOSSIBLE_TRAVEL" => self.visits.flag_impossible_travel,
+            "DUPLICATE_PHOTO" => self.visits.flag_duplicate_photo,
+            "DUPLICATE_VISIT" => self.visits.flag_duplicate_visit,
+            "NOT_ASSIGNED" => self.visits.flag_not_assigned,
+            "LATE_SYNC" => self.visits.flag_late_sync,
             other => other,
         }
     }
@@ -308,6 +406,7 @@ pub static ZH_CN: Messages = Messages {
         points: "积分审核",
         visits: "进社区",
         whistles: "吹哨",
+        diary: "勤务日志",
         report: "月度报告",
         sign_out: "退出登录",
         main_menu: "主菜单",
@@ -459,6 +558,16 @@ pub static ZH_CN: Messages = Messages {
         reason_not_verified: "未通过核验",
         reason_too_close: "与上次走访间隔过短",
         reason_overlaps: "与上次走访时间重叠",
+        flag_outside_geofence: "定位不在社区边界内",
+        flag_low_accuracy: "定位精度不足",
+        flag_mock_location: "疑似模拟定位",
+        flag_future_time: "时间晚于服务器时间",
+        flag_too_short: "走访时间过短",
+        flag_impossible_travel: "两地间移动速度不可能",
+        flag_duplicate_photo: "照片重复使用",
+        flag_duplicate_visit: "重复提交的走访",
+        flag_not_assigned: "未包保该社区",
+        flag_late_sync: "同步过晚",
     },
     whistles: Whistles {
         title: "吹哨看板",
@@ -471,6 +580,56 @@ pub static ZH_CN: Messages = Messages {
         taken_late: "超时接单",
         rating: "社区评价",
         none: "没有吹哨事项。",
+    },
+    community: Community {
+        street: "所属街道",
+        studio: "城管社区工作室",
+        hotline: "服务热线",
+        officers: "包保城管队员",
+        party_members: "联系党员",
+        staff: "社区工作人员",
+        phone: "电话",
+        lists: "四张清单",
+        duties: "岗位责任清单",
+        key_items: "重点管理事项",
+        assist_items: "协助事项",
+        personnel: "人员清单",
+        week_visits: "本周走访",
+        open_cases: "在办案件",
+        all_cases: "查看全部案件",
+        visit_status: "核验",
+        boundary: "社区边界",
+        visit: "走访记录",
+        ended_at: "结束时间",
+        fix: "定位",
+        fix_inside: "定位在社区边界内",
+        fix_outside: "定位在社区边界外",
+        no_fix: "无定位",
+        met: "走访对象",
+        notes: "备注",
+        photos: "照片数",
+        accepted: "已人工认可",
+        verified: "已核验",
+        flagged: "未通过核验",
+    },
+    diary: Diary {
+        title: "勤务日志",
+        date: "日期",
+        shift: "班次",
+        author: "填写人",
+        body: "内容",
+        version: "版本",
+        current: "当前版本",
+        signed_off: "已签阅",
+        awaiting: "待签阅",
+        only_unsigned: "只看待签阅",
+        changed_after_sign_off: "签阅后修改",
+        comments: "批注",
+        sign_off: "签阅此版本",
+        shift_day: "白班",
+        shift_night: "夜班",
+        shift_overtime: "加班",
+        shift_on_call: "备勤",
     },
     errors: Errors {
         bad_request: "请求有误",

@@ -128,7 +128,7 @@ fn read(conn: &mut DbConn, st: &AppState, viewer: &Viewer) -> ApiResult<MapData>
 
 /// Plate carrée scaled by the cosine of the middle latitude: at a district's size the
 /// distortion is far below a pixel, and no tile or projection service is needed.
-struct Frame {
+pub(super) struct Frame {
     min_lon: f64,
     max_lat: f64,
     scale: f64,
@@ -137,15 +137,20 @@ struct Frame {
 }
 
 impl Frame {
-    fn around(areas: &[Area]) -> Frame {
+    /// The frame that holds every boundary and (lon, lat) point given.
+    pub(super) fn around<'a>(
+        boundaries: impl Iterator<Item = &'a Boundary>,
+        points: impl Iterator<Item = (f64, f64)>,
+    ) -> Frame {
         let (mut lo_lon, mut lo_lat, mut hi_lon, mut hi_lat) = (180.0, 90.0, -180.0, -90.0);
-        for a in areas {
-            if let Some((sw, ne)) = a.boundary.bbox() {
-                lo_lon = f64::min(lo_lon, sw.lon);
-                lo_lat = f64::min(lo_lat, sw.lat);
-                hi_lon = f64::max(hi_lon, ne.lon);
-                hi_lat = f64::max(hi_lat, ne.lat);
-            }
+        let corners = boundaries
+            .filter_map(Boundary::bbox)
+            .flat_map(|(sw, ne)| [(sw.lon, sw.lat), (ne.lon, ne.lat)]);
+        for (lon, lat) in corners.chain(points) {
+            lo_lon = f64::min(lo_lon, lon);
+            lo_lat = f64::min(lo_lat, lat);
+            hi_lon = f64::max(hi_lon, lon);
+            hi_lat = f64::max(hi_lat, lat);
         }
         if lo_lon > hi_lon {
             (lo_lon, lo_lat, hi_lon, hi_lat) = (0.0, 0.0, 1.0, 1.0);
@@ -162,14 +167,14 @@ impl Frame {
         }
     }
 
-    fn xy(&self, lon: f64, lat: f64) -> (f64, f64) {
+    pub(super) fn xy(&self, lon: f64, lat: f64) -> (f64, f64) {
         (
             (lon - self.min_lon) * self.cos * self.scale,
             (self.max_lat - lat) * self.scale,
         )
     }
 
-    fn path(&self, b: &Boundary) -> String {
+    pub(super) fn path(&self, b: &Boundary) -> String {
         use std::fmt::Write;
         let mut d = String::new();
         for polygon in b.multi_polygon() {
@@ -182,6 +187,43 @@ impl Frame {
             }
         }
         d
+    }
+}
+
+/// One community's boundary with points on it (a visit's fix, a case and its duplicate):
+/// `points` are (lon, lat, CSS class, label). Labels go to a list beside the drawing.
+pub(super) fn small_map(
+    title: &str,
+    boundary: &Boundary,
+    points: &[(f64, f64, &str, String)],
+) -> Markup {
+    let frame = Frame::around(
+        std::iter::once(boundary),
+        points.iter().map(|(lon, lat, _, _)| (*lon, *lat)),
+    );
+    html! {
+        figure.small-map {
+            svg.map role="img" aria-label=(title)
+                viewBox={ "-20 -20 " (format!("{:.0} {:.0}", WIDTH + 40.0, frame.height + 40.0)) }
+                xmlns="http://www.w3.org/2000/svg" {
+                path.community.qn fill-rule="evenodd" d=(frame.path(boundary)) {}
+                @for (lon, lat, class, _) in points {
+                    @let (x, y) = frame.xy(*lon, *lat);
+                    circle class=(class) cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="12" {}
+                }
+            }
+            figcaption {
+                (title)
+                ul.legend {
+                    @for (_, _, class, label) in points {
+                        li {
+                            svg viewBox="0 0 10 10" aria-hidden="true" { circle class=(class) cx="5" cy="5" r="4" {} }
+                            " " (label)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -254,7 +296,7 @@ pub async fn map(
     let by = query.into_inner().by.unwrap_or_default();
     let (st, v) = (state.clone(), viewer.clone());
     let d = state.run_db(move |conn| read(conn, &st, &v)).await?;
-    let frame = Frame::around(&d.areas);
+    let frame = Frame::around(d.areas.iter().map(|a| &a.boundary), std::iter::empty());
     let by_label = match by {
         Colour::Compliance => w.map.by_compliance,
         Colour::Open => w.map.by_open,
@@ -285,7 +327,7 @@ pub async fn map(
             xmlns="http://www.w3.org/2000/svg" {
             title id="map-title" { (w.map.title) " · " (by_label) }
             @for a in &d.areas {
-                a href={ "/console/cases?open=true&community=" (a.code) }
+                a href={ "/console/communities/" (a.code) }
                   aria-label={ (a.name) " · " (by_label) " " (figure(by, a)) } {
                     path class={ "community " (step(by, a)) } data-code=(a.code)
                         fill-rule="evenodd" d=(frame.path(&a.boundary)) {}
@@ -316,7 +358,7 @@ pub async fn map(
             tbody {
                 @for a in &d.areas {
                     tr data-code=(a.code) {
-                        td { a href={ "/console/cases?open=true&community=" (a.code) } { (a.name) } }
+                        td { a href={ "/console/communities/" (a.code) } { (a.name) } }
                         td.num { (figure(Colour::Compliance, a)) }
                         td.num { (a.open) }
                         td.num { (a.overdue) }

@@ -5,6 +5,8 @@
 
 pub mod assets;
 mod cases;
+mod community;
+mod diary;
 mod error;
 pub mod i18n;
 mod map;
@@ -36,8 +38,13 @@ crate::http::routes::route_table! {
     get "/console/points" => points::queue;
     post "/console/points/claims/{id}/decide" => points::decide;
     get "/console/points/officers/{id}" => points::ledger;
+    get "/console/communities/{code}" => community::community;
     get "/console/visits" => visits::compliance;
+    get "/console/visits/{id}" => visits::visit_page;
     get "/console/whistles" => whistles::board;
+    get "/console/diary" => diary::list;
+    get "/console/diary/{entry_id}" => diary::entry;
+    post "/console/diary/{entry_id}/sign-off" => diary::sign_off;
     get "/console/report" => today::monthly_report;
     get "/console/assets/{name}" => assets::get_asset;
 }

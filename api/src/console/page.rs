@@ -44,6 +44,7 @@ pub enum Section {
     Points,
     Visits,
     Whistles,
+    Diary,
     None,
 }
 
@@ -102,6 +103,7 @@ pub(super) fn shell(
         (Section::Points, "/console/points", w.nav.points),
         (Section::Visits, "/console/visits", w.nav.visits),
         (Section::Whistles, "/console/whistles", w.nav.whistles),
+        (Section::Diary, "/console/diary", w.nav.diary),
     ];
     html! {
         (DOCTYPE)

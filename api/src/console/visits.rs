@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, web};
 use chrono::{Duration, Utc};
 use maud::html;
-use patrol_domain::visit::{IsoWeek, week_of};
+use patrol_domain::visit::{IsoWeek, LocationFix, week_of};
 use serde::Deserialize;
 
 use super::error::PageError;
@@ -94,11 +94,6 @@ fn read(
     })
 }
 
-/// The reason codes a visit's checks left (stored as a JSON list).
-fn flags_of(v: &VisitRow) -> Vec<String> {
-    serde_json::from_str(&v.flags).unwrap_or_default()
-}
-
 /// `GET /console/visits`.
 pub async fn compliance(
     state: web::Data<AppState>,
@@ -128,7 +123,7 @@ pub async fn compliance(
                     @for ((officer, community), cells) in &g.rows {
                         tr {
                             th scope="row" { (officer) }
-                            td { (name(community)) }
+                            td { a href={ "/console/communities/" (community) } { (name(community)) } }
                             @for cell in cells {
                                 @match cell {
                                     Some(r) if r.compliant => td.ok data-week=(r.week) {
@@ -161,11 +156,11 @@ pub async fn compliance(
                 tbody {
                     @for v in &g.unverified {
                         tr {
-                            td { (local(v.started_at, g.tz)) }
+                            td { a href={ "/console/visits/" (v.id) } { (local(v.started_at, g.tz)) } }
                             td { (name(&v.officer_id)) }
                             td { (name(&v.community_id)) }
                             td { (v.purpose) }
-                            td { @for f in flags_of(v) { code { (f) } " " } }
+                            td { @for f in super::community::flags_of(v) { code { (f) } " " } }
                         }
                     }
                 }
@@ -178,4 +173,100 @@ pub async fn compliance(
         Section::Visits,
         body,
     ))
+}
+
+/// `GET /console/visits/{id}`: one visit, its fixes drawn against the community's
+/// boundary, its verification result and reason codes. Read through the audit query,
+/// so the scope is the visit list's.
+pub async fn visit_page(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let w = words();
+    let id = path.into_inner();
+    let (st, user) = (state.clone(), viewer.user.clone());
+    let (v, community, officer, accepted_by, tz) = state
+        .run_db(move |conn| -> ApiResult<_> {
+            let ctx = Ctx::for_user(conn, &st, &user)?;
+            let f = VisitFilter {
+                id: Some(id.clone()),
+                ..VisitFilter::default()
+            };
+            let start = PageStart {
+                after: None,
+                limit: 1,
+            };
+            let v = audit::visits(conn, &ctx, &f, &start)??
+                .items
+                .into_iter()
+                .next()
+                .ok_or_else(|| ApiError::NotFound(format!("visit {id}")))?;
+            let community = store::communities_by_ids(conn, std::slice::from_ref(&v.community_id))?
+                .into_iter()
+                .next()
+                .ok_or_else(|| ApiError::NotFound(format!("community {}", v.community_id)))?;
+            let name = |conn: &mut crate::db::DbConn, id: &str| -> ApiResult<String> {
+                Ok(store::user_by_id(conn, id)?
+                    .map(|u| u.display_name)
+                    .unwrap_or_else(|| id.to_owned()))
+            };
+            let officer = name(conn, &v.officer_id)?;
+            let accepted_by = v
+                .accepted_by
+                .as_deref()
+                .map(|a| name(conn, a))
+                .transpose()?;
+            Ok((v, community, officer, accepted_by, ctx.tz))
+        })
+        .await?;
+    let boundary = super::community::boundary_of(&community)?;
+    let fixes: Vec<LocationFix> = serde_json::from_str(&v.fixes).unwrap_or_default();
+    let dots: Vec<(f64, f64, &str, String)> = fixes
+        .iter()
+        .map(|f| {
+            let inside = if boundary.contains(&f.point) {
+                w.community.fix_inside
+            } else {
+                w.community.fix_outside
+            };
+            (
+                f.point.lon,
+                f.point.lat,
+                super::community::fix_class(&v.status),
+                format!(
+                    "{} · ±{:.0} m · {inside}",
+                    local(f.at.timestamp_millis(), tz),
+                    f.accuracy_m
+                ),
+            )
+        })
+        .collect();
+    let photos: Vec<String> = serde_json::from_str(&v.photo_hashes).unwrap_or_default();
+    let title = format!("{} · {}", w.community.visit, community.name);
+    let body = html! {
+        h1 { (title) }
+        dl.facts {
+            dt { (w.visits.officer) } dd { (officer) }
+            dt { (w.visits.community) } dd { a href={ "/console/communities/" (community.code) } { (community.name) } }
+            dt { (w.visits.started_at) } dd { (local(v.started_at, tz)) }
+            dt { (w.community.ended_at) } dd { (local(v.ended_at, tz)) }
+            dt { (w.visits.purpose) } dd { (v.purpose) }
+            dt { (w.community.met) } dd { (serde_json::from_str::<Vec<String>>(&v.met).unwrap_or_default().join("、")) }
+            dt { (w.community.notes) } dd { (v.notes) }
+            dt { (w.community.photos) } dd { (photos.len()) }
+            dt { (w.community.visit_status) } dd id="visit-status" class=(super::community::fix_class(&v.status)) { (w.visit_status(&v.status)) }
+            dt { (w.visits.reasons) } dd { @for f in super::community::flags_of(&v) { (w.visit_reason(&f)) " (" code { (f) } ") " } }
+            @if let Some(by) = &accepted_by {
+                dt { (w.community.accepted) } dd { (by) " · " (v.accepted_reason.clone().unwrap_or_default()) }
+            }
+        }
+        h2 { (w.community.fix) }
+        @if dots.is_empty() {
+            p.muted { (w.community.no_fix) }
+        } @else {
+            (super::map::small_map(w.community.boundary, &boundary, &dots))
+        }
+    };
+    Ok(page::page(viewer.chrome(), &title, Section::Visits, body))
 }

@@ -267,6 +267,7 @@ pub async fn list_visits(
             officer_id: q.officer_id,
             community_id: community_id(conn, q.community.as_deref())?,
             started: period(q.from, q.to),
+            id: None,
         };
         Ok(view(answered(audit::visits(conn, ctx, &f, &start))?, |r| {
             VisitView::from_row(&r)

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{make_page, page_params};
 use crate::auth::AuthUser;
-use crate::commands::scope::scope_of;
+use crate::commands::scope::{scope_of, visible_community};
 use crate::db::ids::{new_id, now_ms, rfc3339};
 use crate::db::store::{self, CommunityRow, DistrictRow, GridCellRow, SquadRow, StreetRow};
 use crate::db::{DbConn, write_tx};
@@ -269,23 +269,6 @@ pub struct ListCommunitiesQuery {
     pub street_code: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
-}
-
-/// Reads a community the caller may see, or 404.
-fn visible_community(conn: &mut DbConn, user: &AuthUser, code: &str) -> ApiResult<CommunityRow> {
-    let row = store::community_by_code(conn, code)?;
-    let scope = scope_of(conn, user)?;
-    let visible = match (&row, user.role) {
-        (None, _) => false,
-        // Residents and departments see the organisation's shape (to report and route
-        // cases), never its people; the community itself is public.
-        (Some(_), Role::Resident | Role::Department) => true,
-        (Some(r), _) => scope.includes_community(&r.id),
-    };
-    match row {
-        Some(r) if visible => Ok(r),
-        _ => Err(ApiError::NotFound(format!("community {code}"))),
-    }
 }
 
 #[tracing::instrument(skip_all, fields(user.id = %user.id))]
